@@ -1,0 +1,70 @@
+"""mda: workflow and case-tracking engine for MDA++ coordination."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask app: settings class, then ``MDA_*`` environment, then ``config``.
+
+    In the embedded default (``MDA_ENV`` unset) the instance folder holds the SQLite database,
+    the Celery broker and the generated secrets; production takes them from the environment and
+    refuses to start without them.
+    """
+    from config import check_required, load_settings
+    from mda import secrets as instance_secrets
+
+    settings = load_settings(overrides=config)
+    instance_path = settings.get("INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
+    instance_path = str(Path(instance_path).resolve())
+    settings["INSTANCE_PATH"] = instance_path
+
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app.config.from_mapping(settings)
+
+    if settings["ENV_NAME"] in ("embedded", "development"):
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        instance_secrets.fill_embedded_defaults(app.config, instance_path)
+    check_required(app.config)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+
+    if app.config.get("AUTO_UPGRADE"):
+        from mda.dbtools import upgrade_database
+
+        upgrade_database(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from mda.extensions import babel, csrf, db, login_manager
+    from mda.web.i18n import select_locale
+    from worker import celery_init_app
+
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    celery_init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from mda.web import register_blueprints
+
+    register_blueprints(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from mda.cli import register_flask_cli
+
+    register_flask_cli(app)

@@ -1,0 +1,3 @@
+from mda.cli import main
+
+main()

@@ -1,0 +1,97 @@
+"""Deadlines (the timer table), their configurable rules, and notifications (the outbox)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mda.models.base import Base, UTCDateTime, created_at, enum_column, intpk
+from mda.models.trajectory import Trajectory
+from mda.vocabulary import (
+    DeadlineKind,
+    DeadlineStatus,
+    DueUnit,
+    NotificationKind,
+    NotificationStatus,
+)
+
+
+class DeadlineRule(Base):
+    """How long a deadline runs and how its reminder ladder climbs; editable by an admin."""
+
+    __tablename__ = "deadline_rules"
+
+    kind: Mapped[DeadlineKind] = mapped_column(enum_column(DeadlineKind), primary_key=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    unit: Mapped[DueUnit] = mapped_column(enum_column(DueUnit))
+    # Reminder this many working days before due (0: none); escalation this many after.
+    remind_before_working_days: Mapped[int] = mapped_column(Integer, default=1)
+    escalate_after_working_days: Mapped[int] = mapped_column(Integer, default=3)
+    # Repeat the escalation this often (working days) until met or acknowledged.
+    repeat_every_working_days: Mapped[int] = mapped_column(Integer, default=5)
+    recurring: Mapped[bool] = mapped_column(Boolean, default=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Deadline(Base):
+    """A deadline row, written in the transaction of the change that opens it.
+
+    The worker sweeps rows whose ``next_action_at`` has passed; ``stage`` records how far up
+    the reminder ladder it has climbed, so a sweep that runs twice sends nothing twice.
+    """
+
+    __tablename__ = "deadlines"
+    __table_args__ = (
+        # The sweep: open rows by next action moment.
+        Index("ix_deadlines_sweep", "status", "next_action_at"),
+        # The worklist: a region's open deadlines by due moment.
+        Index("ix_deadlines_worklist", "region_code", "status", "due_at"),
+        Index("ix_deadlines_trajectory", "trajectory_id", "kind", "status"),
+    )
+
+    id: Mapped[intpk]
+    trajectory_id: Mapped[int] = mapped_column(ForeignKey("trajectories.id"))
+    # Denormalised from the trajectory so the worklist needs no join to filter by region.
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    kind: Mapped[DeadlineKind] = mapped_column(enum_column(DeadlineKind))
+    status: Mapped[DeadlineStatus] = mapped_column(
+        enum_column(DeadlineStatus), default=DeadlineStatus.OPEN, nullable=False
+    )
+    opened_at: Mapped[created_at]
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    stage: Mapped[int] = mapped_column(Integer, default=0)
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+
+    trajectory: Mapped[Trajectory] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Notification(Base):
+    """The outbox: one row per reminder step, unique per deadline, kind and sequence number."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("deadline_id", "kind", "sequence"),)
+
+    id: Mapped[intpk]
+    deadline_id: Mapped[int] = mapped_column(ForeignKey("deadlines.id"))
+    kind: Mapped[NotificationKind] = mapped_column(enum_column(NotificationKind))
+    sequence: Mapped[int] = mapped_column(Integer, default=1)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[NotificationStatus] = mapped_column(
+        enum_column(NotificationStatus), default=NotificationStatus.PENDING, nullable=False
+    )
+    created_at: Mapped[created_at]
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    message: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    deadline: Mapped[Deadline] = relationship()

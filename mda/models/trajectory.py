@@ -1,0 +1,141 @@
+"""A household's trajectory: state, events, checklist items and safety measurements.
+
+No direct identifier lives here: the household is known by a keyed pseudonym, and only coarse
+attributes are kept (DESIGN.md section 6).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+
+from mda.models.base import Base, UTCDateTime, created_at, enum_column, intpk, utcnow
+from mda.models.user import User
+from mda.vocabulary import (
+    ChildrenBucket,
+    ClosureReason,
+    ReferralSource,
+    TrajectoryState,
+    ViolenceLevel,
+)
+
+
+class Trajectory(Base):
+    """One referred household's MDA++ trajectory. The row is the source of truth for state."""
+
+    __tablename__ = "trajectories"
+    __table_args__ = (
+        UniqueConstraint("pseudonym_hash"),
+        Index("ix_trajectories_region_state", "region_code", "state"),
+    )
+
+    id: Mapped[intpk]
+    # HMAC-SHA256 of the normalised source reference (hex), and its short readable form.
+    pseudonym_hash: Mapped[str] = mapped_column(String(64))
+    pseudonym: Mapped[str] = mapped_column(String(16), unique=True)
+    key_version: Mapped[int] = mapped_column(Integer)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    state: Mapped[TrajectoryState] = mapped_column(
+        enum_column(TrajectoryState), default=TrajectoryState.REFERRED, nullable=False
+    )
+    # Optimistic locking: every accepted change increments it; a stale write is a conflict.
+    version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    referral_source: Mapped[ReferralSource] = mapped_column(enum_column(ReferralSource))
+    violence_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    children: Mapped[ChildrenBucket] = mapped_column(enum_column(ChildrenBucket, length=2))
+    closure_reason: Mapped[ClosureReason | None] = mapped_column(enum_column(ClosureReason))
+    referred_back_to: Mapped[str | None] = mapped_column(String(120))
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    suspension_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created_at]
+    state_entered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reentries: Mapped[int] = mapped_column(Integer, default=0)
+    relapses: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    coordinator: Mapped[User | None] = relationship()
+    events: WriteOnlyMapped[TrajectoryEvent] = relationship(
+        back_populates="trajectory", order_by="TrajectoryEvent.seq", passive_deletes=True
+    )
+    checklist: Mapped[list[ChecklistItem]] = relationship(
+        back_populates="trajectory", cascade="all, delete-orphan", order_by="ChecklistItem.key"
+    )
+    measurements: Mapped[list[SafetyMeasurement]] = relationship(
+        back_populates="trajectory",
+        cascade="all, delete-orphan",
+        order_by="SafetyMeasurement.number",
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TrajectoryEvent(Base):
+    """Append-only: one row per accepted change. Replaying them gives the current state."""
+
+    __tablename__ = "trajectory_events"
+    __table_args__ = (UniqueConstraint("trajectory_id", "seq"),)
+
+    id: Mapped[intpk]
+    trajectory_id: Mapped[int] = mapped_column(ForeignKey("trajectories.id"))
+    # The trajectory's version after this change: a doubled or lost event breaks the sequence.
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[created_at]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # transition, checklist, measurement, ...
+    trigger: Mapped[str | None] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    trajectory: Mapped[Trajectory] = relationship(back_populates="events")
+
+
+class ChecklistItem(Base):
+    """A checklist item or screening criterion. ``done`` None means not (yet) assessed."""
+
+    __tablename__ = "checklist_items"
+
+    trajectory_id: Mapped[int] = mapped_column(
+        ForeignKey("trajectories.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(48), primary_key=True)
+    done: Mapped[bool | None] = mapped_column(Boolean)
+    details: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    trajectory: Mapped[Trajectory] = relationship(back_populates="checklist")
+
+
+class SafetyMeasurement(Base):
+    """A safety measurement in the manner of the impact monitor (number 1, 2, 3, ...)."""
+
+    __tablename__ = "safety_measurements"
+    __table_args__ = (UniqueConstraint("trajectory_id", "number"),)
+
+    id: Mapped[intpk]
+    trajectory_id: Mapped[int] = mapped_column(ForeignKey("trajectories.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    measured_on: Mapped[date] = mapped_column(Date)
+    violence_level: Mapped[ViolenceLevel] = mapped_column(enum_column(ViolenceLevel))
+    safety_score: Mapped[int | None] = mapped_column(Integer)
+    recorded_at: Mapped[created_at]
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    trajectory: Mapped[Trajectory] = relationship(back_populates="measurements")

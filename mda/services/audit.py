@@ -1,0 +1,49 @@
+"""Writing the access log. Every read, search, create, change and export of a trajectory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mda.models import AccessLogEntry
+from mda.services.context import Actor
+from mda.vocabulary import AccessAction
+
+
+def access_entry(
+    actor: Actor,
+    action: AccessAction,
+    object_type: str,
+    object_id: object | None = None,
+    trajectory_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AccessLogEntry:
+    """An access-log row for ``actor`` doing ``action``; the caller adds it to a session."""
+    return AccessLogEntry(
+        user_id=actor.user_id,
+        username=actor.username,
+        on_behalf_of=actor.on_behalf_of,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        trajectory_id=trajectory_id,
+        channel=actor.channel,
+        remote_addr=actor.remote_addr,
+        details=details or {},
+    )
+
+
+def log_access(
+    session: Session,
+    actor: Actor,
+    action: AccessAction,
+    object_type: str,
+    object_id: object | None = None,
+    trajectory_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AccessLogEntry:
+    """Add an access-log row to the current unit of work (it commits with the use case)."""
+    entry = access_entry(actor, action, object_type, object_id, trajectory_id, details)
+    session.add(entry)
+    return entry

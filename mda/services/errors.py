@@ -1,0 +1,64 @@
+"""Domain exceptions raised by services; the web and API layers map them to responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base class. ``message`` is for people; ``details`` is structured for the API."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+        # An access-log entry to keep even though the use case's transaction is rolled back
+        # (a refused attempt to reach a trajectory is itself worth logging).
+        self.audit: Any = None
+
+
+class ValidationError(DomainError):
+    """Input that breaks a rule; ``details`` may map field names to messages."""
+
+    status = 422
+    title = "Invalid input"
+
+
+class IdentifierFound(ValidationError):
+    """Free text that looks like a direct identifier (BSN, e-mail, phone, postcode...)."""
+
+    title = "Text looks like an identifier"
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class Forbidden(DomainError):
+    status = 403
+    title = "Forbidden"
+
+
+class Conflict(DomainError):
+    """A change made against a stale version: someone else changed it first."""
+
+    status = 409
+    title = "Conflict"
+
+
+class TransitionRefused(DomainError):
+    """A trigger whose guard does not hold; ``unmet`` lists every unmet condition in words."""
+
+    status = 422
+    title = "Transition refused"
+
+    def __init__(self, trigger: str, unmet: list[str]) -> None:
+        super().__init__(
+            f"'{trigger}' is not possible now: " + "; ".join(unmet), {"unmet": list(unmet)}
+        )
+        self.trigger = trigger
+        self.unmet = list(unmet)

@@ -1,0 +1,15 @@
+"""Web layer: one blueprint package per feature; views parse, call a service, render."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from mda.web import errors
+    from mda.web.auth import bp as auth_bp
+    from mda.web.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    errors.register(app)

@@ -1,0 +1,57 @@
+"""The Celery app, wired the way Flask's docs show (``celery_init_app``), plus mda's habits.
+
+- Every task runs inside an app context; one is pushed only when none is active.
+- Tasks take ids, reload what they need and are safe to run twice.
+- Tasks are sent after the transaction they depend on has committed (see
+  ``mda.services.uow.after_commit``), never from inside it.
+- Beat only sweeps: deadlines are rows in the database, not long ETA tasks on the broker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask, has_app_context
+
+
+def celery_init_app(app: Flask) -> Celery:
+    class FlaskTask(Task):
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            if has_app_context():
+                return self.run(*args, **kwargs)
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    broker_url = app.config.get("BROKER_URL") or "memory://"
+    conf: dict[str, Any] = {
+        "broker_url": broker_url,
+        "result_backend": app.config.get("RESULT_BACKEND"),
+        "task_always_eager": bool(app.config.get("CELERY_TASK_ALWAYS_EAGER")),
+        "task_eager_propagates": True,
+        "task_ignore_result": False,
+        "result_expires": 3600,
+        # A task is acknowledged after it ran, so a worker that dies mid-task loses nothing;
+        # that is why every task must be safe to run twice.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_connection_retry_on_startup": True,
+        "timezone": "UTC",
+        "enable_utc": True,
+        "beat_schedule": {
+            "heartbeat": {
+                "task": "mda.heartbeat",
+                "schedule": float(app.config.get("SWEEP_INTERVAL_SECONDS", 60.0)),
+            },
+        },
+    }
+    celery_app.config_from_object(conf)
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+
+    # Importing the module registers the shared tasks with this app.
+    import worker.tasks  # noqa: F401
+
+    return celery_app
