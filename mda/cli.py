@@ -221,6 +221,9 @@ def run(host: str, port: int, web_workers: int) -> None:
             "-",
             "--graceful-timeout",
             "10",
+            # One control socket per instance, so several instances can run side by side.
+            "--control-socket",
+            str(Path(app.instance_path) / "gunicorn.ctl"),
             "mda.wsgi:app",
         ],
         "worker": [
