@@ -32,7 +32,8 @@ class Region(Base):
         back_populates="region", order_by="HalfYearReport.period"
     )
 
-    __mapper_args__ = {"version_id_col": version}
+    # Set by the services: one increment per accepted change, also when only blocks change.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
 class RegionBuildingBlock(Base):

@@ -81,7 +81,9 @@ class Trajectory(Base):
         order_by="SafetyMeasurement.number",
     )
 
-    __mapper_args__ = {"version_id_col": version}
+    # The services set the version themselves (one increment per accepted change, however
+    # often the session flushes), so the event written with a change can carry it as ``seq``.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
 class TrajectoryEvent(Base):

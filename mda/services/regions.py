@@ -1,0 +1,265 @@
+"""Use cases on regions: the MDA++ implementation status, half-yearly reports, the overview.
+
+Managers maintain their own region's status and reports (admins may too); the programme
+team reads the national overview "N of 28 regions". None of this touches a trajectory.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from mda.models import HalfYearReport, Region, RegionStatusChange, utcnow
+from mda.services.authz import require_region, require_role
+from mda.services.context import Actor
+from mda.services.errors import Conflict, NotFound, TransitionRefused, ValidationError
+from mda.services.identifiers import check_free_text
+from mda.services.uow import unit_of_work
+from mda.vocabulary import REPORT_INDICATORS, BlockStatus, MdaStatus, Role
+from mda.workflows import region as workflow
+
+PERIOD_RE = re.compile(r"^(\d{4})-H([12])$")
+
+
+def _enum(enum_cls: Any, value: Any, field: str) -> Any:
+    try:
+        return enum_cls(value)
+    except ValueError:
+        known = ", ".join(m.value for m in enum_cls)
+        raise ValidationError(
+            f"{field} {value!r} is not one of {known}.", {field: f"one of {known}"}
+        ) from None
+
+
+def parse_period(period: str) -> tuple[int, int]:
+    match = PERIOD_RE.match(period or "")
+    if not match:
+        raise ValidationError(
+            f"A period looks like 2020-H2, not {period!r}.", {"period": "like 2020-H2"}
+        )
+    return int(match.group(1)), int(match.group(2))
+
+
+def previous_period(period: str) -> str:
+    year, half = parse_period(period)
+    return f"{year}-H1" if half == 2 else f"{year - 1}-H2"
+
+
+def _region(session: Session, code: str) -> Region:
+    region = session.get(
+        Region,
+        (code or "").strip().upper(),
+        options=[selectinload(Region.building_blocks)],
+        populate_existing=True,
+    )
+    if region is None:
+        raise NotFound(f"There is no region {code!r}.")
+    return region
+
+
+def _may_maintain(actor: Actor, region: Region) -> None:
+    require_role(actor, Role.MANAGER, Role.ADMIN)
+    if actor.role is Role.MANAGER:
+        require_region(actor, region.code)
+
+
+def _may_read(actor: Actor, region: Region) -> None:
+    require_role(actor, Role.MANAGER, Role.ADMIN, Role.PROGRAMME)
+    if actor.role is Role.MANAGER:
+        require_region(actor, region.code)
+
+
+def _view(region: Region) -> dict[str, Any]:
+    return {
+        "code": region.code,
+        "name": region.name,
+        "status": region.mda_status.value,
+        "status_label": workflow.STATUS_LABELS[region.mda_status],
+        "status_changed_at": region.status_changed_at,
+        "blocks": {b.block: b.status.value for b in region.building_blocks},
+        "version": region.version,
+    }
+
+
+def list_regions(session: Session, actor: Actor) -> list[Region]:
+    """All 28 regions, by code; for everyone signed in."""
+    if actor.role is None and not actor.is_system:
+        raise ValidationError("Sign in first.")
+    return list(session.scalars(select(Region).order_by(Region.code)))
+
+
+def get_implementation(session: Session, actor: Actor, code: str) -> dict[str, Any]:
+    """The region's MDA++ status, its building blocks 1-5 and the version (for If-Match)."""
+    region = _region(session, code)
+    _may_read(actor, region)
+    return _view(region)
+
+
+def update_implementation(
+    session: Session,
+    actor: Actor,
+    code: str,
+    *,
+    status: str | None = None,
+    blocks: dict[int, str] | None = None,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> dict[str, Any]:
+    """Change building blocks and/or the status in one go; the result must hold together.
+
+    Moving the status up needs the blocks behind it; moving down needs a reason. Every change
+    is kept in ``region_status_changes``.
+    """
+    with unit_of_work(session):
+        region = _region(session, code)
+        _may_maintain(actor, region)
+        if expected_version is not None and expected_version != region.version:
+            raise Conflict(
+                f"Region {region.code} is at version {region.version}, not {expected_version}: "
+                "someone changed it in the meantime; reload and try again.",
+                {"version": region.version, "expected_version": expected_version},
+            )
+        reason = (reason or "").strip() or None
+        check_free_text({"reason": reason})
+        new_blocks: dict[int, BlockStatus] = {}
+        for block, value in (blocks or {}).items():
+            try:
+                number = int(block)
+            except (TypeError, ValueError):
+                number = -1
+            if number not in workflow.BLOCKS:
+                raise ValidationError(
+                    f"Building block {block!r} does not exist; blocks are 1 to 5.",
+                    {"blocks": "1 to 5"},
+                )
+            new_blocks[number] = _enum(BlockStatus, value, f"block {number}")
+        target = _enum(MdaStatus, status, "status") if status else region.mda_status
+        facts = workflow.RegionFacts(
+            status=region.mda_status,
+            blocks={b.block: b.status for b in region.building_blocks} | new_blocks,
+        )
+        try:
+            source, dest = workflow.change_status(facts, target, reason=reason)
+        except workflow.Refused as refused:
+            raise TransitionRefused(refused.trigger, refused.unmet) from None
+        now = utcnow()
+        changes = []
+        for row in region.building_blocks:
+            if row.block in new_blocks and new_blocks[row.block] is not row.status:
+                changes.append(
+                    (f"block:{row.block}", row.status.value, new_blocks[row.block].value)
+                )
+                row.status = new_blocks[row.block]
+                row.updated_at = now
+        if dest is not source:
+            changes.append(("status", source.value, dest.value))
+            region.mda_status = dest
+            region.status_changed_at = now
+        if not changes:
+            return _view(region)
+        for what, old, new in changes:
+            session.add(
+                RegionStatusChange(
+                    region_code=region.code,
+                    at=now,
+                    actor_id=actor.user_id,
+                    what=what,
+                    from_value=old,
+                    to_value=new,
+                    reason=reason,
+                )
+            )
+        region.version += 1
+        session.flush()
+        return _view(region)
+
+
+def upsert_report(
+    session: Session,
+    actor: Actor,
+    code: str,
+    period: str,
+    *,
+    mda_status: str | None = None,
+    **indicators: bool,
+) -> HalfYearReport:
+    """Create or update the region's half-yearly report for ``period`` (like ``2020-H2``).
+
+    ``mda_status`` defaults to the region's status now; indicators not given keep their value.
+    """
+    with unit_of_work(session):
+        region = _region(session, code)
+        _may_maintain(actor, region)
+        parse_period(period)
+        unknown = sorted(set(indicators) - set(REPORT_INDICATORS))
+        if unknown:
+            raise ValidationError(
+                f"Unknown indicator(s) {', '.join(unknown)}; use {', '.join(REPORT_INDICATORS)}.",
+                {"indicators": unknown},
+            )
+        for name, value in indicators.items():
+            if not isinstance(value, bool):
+                raise ValidationError(f"{name} must be true or false.", {name: "yes or no"})
+        report = session.scalar(
+            select(HalfYearReport).where(
+                HalfYearReport.region_code == region.code, HalfYearReport.period == period
+            )
+        )
+        status = _enum(MdaStatus, mda_status, "mda_status") if mda_status else None
+        if report is None:
+            report = HalfYearReport(
+                region_code=region.code,
+                period=period,
+                mda_status=status or region.mda_status,
+                **dict.fromkeys(REPORT_INDICATORS, False),
+            )
+            session.add(report)
+        elif status is not None:
+            report.mda_status = status
+        for name, value in indicators.items():
+            setattr(report, name, value)
+        report.updated_at = utcnow()
+        report.updated_by_id = actor.user_id
+        session.flush()
+        return report
+
+
+def _counts(reports: list[HalfYearReport]) -> dict[str, int]:
+    counts = {status.value: 0 for status in MdaStatus}
+    counts.update(dict.fromkeys(REPORT_INDICATORS, 0))
+    for report in reports:
+        counts[report.mda_status.value] += 1
+        for name in REPORT_INDICATORS:
+            counts[name] += bool(getattr(report, name))
+    return counts
+
+
+def programme_overview(session: Session, actor: Actor, period: str) -> dict[str, Any]:
+    """Per status and indicator: "N of 28 regions" and the previous period's N."""
+    require_role(actor, Role.PROGRAMME, Role.ADMIN)
+    parse_period(period)
+    before = previous_period(period)
+    total = len(list(session.scalars(select(Region.code))))
+
+    def reports(of: str) -> list[HalfYearReport]:
+        return list(session.scalars(select(HalfYearReport).where(HalfYearReport.period == of)))
+
+    now, then = reports(period), reports(before)
+    current, previous = _counts(now), _counts(then)
+
+    def line(key: str) -> dict[str, Any]:
+        count, prior = current[key], (previous[key] if then else None)
+        return {"count": count, "out_of": total, "previous": prior}
+
+    return {
+        "period": period,
+        "previous_period": before,
+        "regions": total,
+        "reported": len(now),
+        "previous_reported": len(then),
+        "statuses": {status.value: line(status.value) for status in MdaStatus},
+        "indicators": {name: line(name) for name in REPORT_INDICATORS},
+    }
