@@ -47,6 +47,8 @@ class BaseConfig:
     IDLE_TIMEOUT_MINUTES = 30
     REQUIRE_SECOND_FACTOR = False
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
+    # How long an API bearer token lives (MDA_API_TOKEN_LIFETIME in seconds).
+    API_TOKEN_LIFETIME = timedelta(hours=8)
 
     # Sign-in throttling.
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 5

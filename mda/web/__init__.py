@@ -13,3 +13,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     errors.register(app)
+
+    from mda.web import api
+
+    api.register(app)

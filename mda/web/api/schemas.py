@@ -1,0 +1,291 @@
+"""marshmallow schemas at the API's edge: what a request may carry and what a response holds.
+
+Input is strict, because JSON has types: a number sent as a string, a boolean sent as 1, an
+unknown field or an unknown enum value is refused with a message naming what is allowed,
+before any service runs. The OpenAPI document is generated from these same schemas.
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from mda.vocabulary import (
+    REPORT_INDICATORS,
+    BlockStatus,
+    ChildrenBucket,
+    ClosureReason,
+    MdaStatus,
+    Phase,
+    ReferralSource,
+    TrajectoryState,
+    ViolenceLevel,
+    ViolenceType,
+)
+
+# The triggers of DESIGN.md section 3; a trigger outside this list is refused at the edge.
+TRIGGERS = (
+    "start_screening",
+    "accept",
+    "decline",
+    "form_team",
+    "safety_established",
+    "risks_addressed",
+    "recovery_completed",
+    "relapse",
+    "close",
+    "reopen",
+)
+PERIOD_RE = r"^[0-9]{4}-H[12]$"
+REGION_CODE_RE = r"^[A-Z]{2,8}$"
+CHECKLIST_KEY_RE = r"^[a-z][a-z0-9_]{0,47}$"
+
+
+class StrictBoolean(fields.Boolean):
+    """Only JSON ``true`` and ``false``; not 1, "yes" or "true"."""
+
+    default_error_messages = {"invalid": "Not a boolean: use true or false."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class StrictInteger(fields.Integer):
+    """Only a JSON whole number; not "3", 3.5 or true."""
+
+    default_error_messages = {"invalid": "Not a whole number."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def enum_field(enum_cls: type, **kwargs: Any) -> fields.Enum:
+    """An enum by value; the error names every allowed value."""
+    return fields.Enum(enum_cls, by_value=True, **kwargs)
+
+
+def text(max_length: int, **kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+class StrictSchema(ma.Schema):
+    """Unknown fields are an error, not silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+# --- problems ---------------------------------------------------------------------------
+
+
+class ProblemSchema(ma.Schema):
+    """An error, as RFC 9457 problem details (``application/problem+json``)."""
+
+    type = fields.String(metadata={"description": "A URI naming the kind of problem."})
+    title = fields.String(required=True, metadata={"description": "Short summary."})
+    status = fields.Integer(required=True, metadata={"description": "The HTTP status."})
+    detail = fields.String(required=True, metadata={"description": "What went wrong."})
+    errors = fields.Dict(
+        keys=fields.String(),
+        metadata={"description": "Per field: what is wrong with it (validation errors)."},
+    )
+    unmet = fields.List(
+        fields.String(),
+        metadata={"description": "A refused trigger: every condition that does not hold."},
+    )
+    allowed = fields.List(fields.String(), metadata={"description": "Allowed methods (405)."})
+
+
+# --- tokens -----------------------------------------------------------------------------
+
+
+class TokenRequestSchema(StrictSchema):
+    username = text(64, required=True)
+    password = text(1024, required=True)
+    second_factor = fields.String(
+        validate=validate.Regexp(r"^[0-9]{6,8}$", error="A code of 6 to 8 digits."),
+        metadata={"description": "The current code of the authenticator app, when enabled."},
+    )
+
+
+class TokenSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    token = fields.String(required=True, metadata={"description": "Shown once; keep it secret."})
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_at = fields.DateTime(required=True)
+
+
+class TokenInfoSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    role = fields.String(required=True)
+    regions = fields.List(fields.String(), required=True)
+    created_at = fields.DateTime(required=True)
+    expires_at = fields.DateTime(required=True)
+
+
+# --- regions ----------------------------------------------------------------------------
+
+
+class RegionSchema(ma.Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    mda_status = enum_field(MdaStatus, required=True)
+
+
+class RegionPathSchema(StrictSchema):
+    code = fields.String(required=True, validate=validate.Regexp(REGION_CODE_RE))
+
+
+class BuildingBlockSchema(StrictSchema):
+    block = StrictInteger(required=True, validate=validate.Range(min=1, max=5))
+    status = enum_field(BlockStatus, required=True)
+
+
+class ImplementationSchema(ma.Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    status = enum_field(MdaStatus, required=True)
+    version = fields.Integer(required=True)
+    blocks = fields.List(fields.Nested(BuildingBlockSchema), required=True)
+
+
+class ImplementationUpdateSchema(StrictSchema):
+    status = enum_field(MdaStatus)
+    blocks = fields.List(fields.Nested(BuildingBlockSchema), validate=validate.Length(max=5))
+    reason = text(500, metadata={"description": "Needed when the status moves down."})
+
+
+class ReportUpdateSchema(StrictSchema):
+    mda_status = enum_field(MdaStatus)
+    vision_in_regional_plan = StrictBoolean()
+    professionals_trained = StrictBoolean()
+    working_by_vision = StrictBoolean()
+    vision_in_procurement = StrictBoolean()
+    local_teams_quality_framework_steps = StrictBoolean()
+
+
+class ReportSchema(ma.Schema):
+    region = fields.String(required=True)
+    period = fields.String(required=True)
+    mda_status = enum_field(MdaStatus, required=True)
+    vision_in_regional_plan = fields.Boolean(required=True)
+    professionals_trained = fields.Boolean(required=True)
+    working_by_vision = fields.Boolean(required=True)
+    vision_in_procurement = fields.Boolean(required=True)
+    local_teams_quality_framework_steps = fields.Boolean(required=True)
+
+
+assert set(REPORT_INDICATORS) <= set(ReportSchema._declared_fields)
+
+
+# --- programme --------------------------------------------------------------------------
+
+
+class PeriodQuerySchema(ma.Schema):
+    period = fields.String(
+        required=True,
+        validate=validate.Regexp(PERIOD_RE, error="A half year like 2020-H2."),
+        metadata={"example": "2020-H2"},
+    )
+
+
+def valid_period(value: str) -> bool:
+    return re.match(PERIOD_RE, value) is not None
+
+
+class OverviewRowSchema(ma.Schema):
+    key = fields.String(required=True, metadata={"description": "A status or an indicator."})
+    count = fields.Integer(required=True, metadata={"description": "Regions this period."})
+    out_of = fields.Integer(required=True, metadata={"description": "Regions in all."})
+    previous = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Regions the period before (null when it has no reports)."},
+    )
+
+
+class OverviewSchema(ma.Schema):
+    period = fields.String(required=True)
+    previous_period = fields.String(required=True)
+    regions = fields.Integer(required=True)
+    reported = fields.Integer(required=True)
+    statuses = fields.List(fields.Nested(OverviewRowSchema), required=True)
+    indicators = fields.List(fields.Nested(OverviewRowSchema), required=True)
+
+
+# --- trajectories -----------------------------------------------------------------------
+
+
+class TrajectoryCreateSchema(StrictSchema):
+    region = fields.String(required=True, validate=validate.Regexp(REGION_CODE_RE))
+    reference = text(
+        200,
+        required=True,
+        metadata={
+            "description": "The referrer's own file number; never stored, only its pseudonym."
+        },
+    )
+    referral_source = enum_field(ReferralSource, required=True)
+    violence_types = fields.List(
+        enum_field(ViolenceType),
+        required=True,
+        validate=validate.Length(min=1, max=len(ViolenceType)),
+    )
+    children = enum_field(ChildrenBucket, required=True)
+    coordinator_id = StrictInteger(
+        validate=validate.Range(min=1),
+        metadata={"description": "The coordinator to assign; by default the caller."},
+    )
+
+
+class LookupSchema(StrictSchema):
+    reference = text(200, required=True)
+
+
+class TrajectoryListQuerySchema(ma.Schema):
+    state = enum_field(TrajectoryState)
+    phase = enum_field(Phase)
+    overdue = fields.Boolean()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class ChecklistUpdateSchema(StrictSchema):
+    done = StrictBoolean(
+        required=True,
+        allow_none=True,
+        metadata={"description": "true or false; null makes a criterion unassessed again."},
+    )
+    details = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=2000),
+        metadata={"description": "For items that take them (e.g. the disciplines committed)."},
+    )
+
+
+class TransitionSchema(StrictSchema):
+    trigger = fields.String(
+        required=True,
+        validate=validate.OneOf(TRIGGERS, error="Unknown trigger; use one of: {choices}."),
+        metadata={"enum": list(TRIGGERS)},
+    )
+    reason = text(2000)
+    closure_reason = enum_field(ClosureReason)
+    incident_date = fields.Date()
+    referred_back_to = text(120)
+
+
+class MeasurementCreateSchema(StrictSchema):
+    number = StrictInteger(required=True, validate=validate.Range(min=1, max=99))
+    measured_on = fields.Date(required=True)
+    violence_level = enum_field(ViolenceLevel, required=True)
+    safety_score = StrictInteger(allow_none=True, validate=validate.Range(min=0, max=10))

@@ -1,0 +1,67 @@
+"""API fixtures: a bearer-token client per role, built through the real token endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mda.models import User
+from mda.vocabulary import Role
+from tests.support import factories
+
+API = "/api/v1"
+
+
+@dataclass
+class ApiCaller:
+    """A test client that sends one user's bearer token with every request."""
+
+    client: Any
+    user: User
+    token: str
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers.setdefault("Authorization", f"Bearer {self.token}")
+        url = path if path.startswith("/") else f"{API}/{path}"
+        return self.client.open(url, method=method, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self._call("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self._call("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        return self._call("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self._call("DELETE", path, **kwargs)
+
+
+def issue(client: Any, user: User, password: str = factories.PASSWORD, **extra: Any) -> Any:
+    return client.post(
+        f"{API}/tokens", json={"username": user.username, "password": password, **extra}
+    )
+
+
+@pytest.fixture
+def api_as(client: Any, session: Session) -> Callable[..., ApiCaller]:
+    """``api_as(role, regions)``: a new user of that role, signed in through POST /tokens."""
+
+    def make(role: Role | str = Role.COORDINATOR, regions: Iterable[str] | None = None):
+        user = factories.user(session, role, regions)
+        response = issue(client, user)
+        assert response.status_code == 201, response.get_json()
+        return ApiCaller(client, user, response.get_json()["token"])
+
+    return make
+
+
+def count(session: Session, model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
