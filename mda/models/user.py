@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mda.models.base import Base, UTCDateTime, created_at, enum_column, intpk
@@ -48,6 +48,9 @@ class User(UserMixin, Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last TOTP time step accepted: a code is refused for that step or an earlier one, so
+    # an overheard code cannot be replayed within its validity window.
+    totp_last_counter: Mapped[int | None] = mapped_column(Integer)
     # Changing it signs the user out everywhere (password change, reset, deactivation).
     session_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[created_at]

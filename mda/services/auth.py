@@ -1,33 +1,165 @@
-"""Sign-in: checking a password and loading the signed-in user."""
+"""Sign-in: passwords, throttling of failed attempts, the second factor, and session loading.
+
+The web sign-in and the API's token endpoint both go through :func:`authenticate` and
+:func:`verify_second_factor`, so they share one set of throttling rules.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app, has_app_context
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mda.models import LoginAttempt, User, utcnow
+from mda.services import totp
+from mda.services.errors import DomainError
 from mda.services.passwords import hash_password, needs_rehash, verify_password
 from mda.services.uow import unit_of_work
 
 # Verified against when the username is unknown, so both cases take the same time.
 _DUMMY_HASH = hash_password("no such user, constant-time dummy")
 
+_DEFAULT_LIMITS = {
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+    "LOGIN_THROTTLE_WINDOW_MINUTES": 15,
+}
+
+
+class ThrottledError(DomainError):
+    """Too many failed sign-ins for this account or from this address; ``retry_after`` in s."""
+
+    status = 429
+    title = "Too many attempts"
+
+    def __init__(self, retry_at: datetime, scope: str) -> None:
+        self.retry_at = retry_at
+        self.scope = scope  # "account" or "address"
+        self.retry_after = max(1, math.ceil((retry_at - utcnow()).total_seconds()))
+        minutes = max(1, math.ceil(self.retry_after / 60))
+        super().__init__(
+            f"Too many failed sign-in attempts for this {scope}. Try again in {minutes} minute(s).",
+            {"retry_after": self.retry_after, "scope": scope},
+        )
+
+    @property
+    def minutes(self) -> int:
+        return max(1, math.ceil(self.retry_after / 60))
+
+
+@dataclass(frozen=True)
+class ThrottleLimits:
+    per_account: int
+    per_address: int
+    window: timedelta
+
+    @classmethod
+    def current(cls) -> ThrottleLimits:
+        """The app's settings when there is an app (web, API, worker), else the defaults."""
+        cfg = current_app.config if has_app_context() else _DEFAULT_LIMITS
+        return cls(
+            per_account=int(cfg.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)),
+            per_address=int(cfg.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)),
+            window=timedelta(minutes=int(cfg.get("LOGIN_THROTTLE_WINDOW_MINUTES", 15))),
+        )
+
+
+def _normalise(username: str) -> str:
+    return username.strip().lower()[:64]
+
+
+def check_throttle(
+    session: Session, username: str, remote_addr: str, limits: ThrottleLimits | None = None
+) -> None:
+    """Raise :class:`ThrottledError` when the account or the address has failed too often.
+
+    Per account, failures count since the last successful sign-in within the window (a
+    correct password and code reset it); per address they always count, so one valid account
+    cannot be used to reset the counter while guessing at others.
+    """
+    limits = limits or ThrottleLimits.current()
+    now = utcnow()
+    since = now - limits.window
+    name = _normalise(username)
+    last_ok = session.scalar(
+        select(func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == name, LoginAttempt.succeeded.is_(True), LoginAttempt.at > since
+        )
+    )
+    account_since = max(since, last_ok) if last_ok else since
+    checks = [("account", LoginAttempt.username == name, limits.per_account, account_since)]
+    if remote_addr:
+        checks.append(
+            ("address", LoginAttempt.remote_addr == remote_addr[:64], limits.per_address, since)
+        )
+    for scope, condition, limit, start in checks:
+        failures = list(
+            session.scalars(
+                select(LoginAttempt.at)
+                .where(condition, LoginAttempt.succeeded.is_(False), LoginAttempt.at > start)
+                .order_by(LoginAttempt.at.desc())
+                .limit(limit)
+            )
+        )
+        if len(failures) >= limit:
+            # Free again once the oldest of the last ``limit`` failures leaves the window.
+            raise ThrottledError(failures[-1] + limits.window, scope)
+
 
 def authenticate(session: Session, username: str, password: str, remote_addr: str) -> User | None:
-    """The user when the password is right and the account active; records the attempt."""
+    """The user when the password is right and the account active, else None.
+
+    Raises :class:`ThrottledError` (status 429) when the account or the address has too many
+    recent failures; then the password is not even checked. Every checked attempt is recorded.
+    A user with a second factor is not signed in yet: the caller asks for the code and calls
+    :func:`verify_second_factor`.
+    """
+    name = _normalise(username)
+    check_throttle(session, name, remote_addr)
     with unit_of_work(session):
-        name = username.strip().lower()[:64]
         user = session.scalar(select(User).where(User.username == name))
         ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
         ok = ok and user is not None and user.active
-        session.add(LoginAttempt(username=name, remote_addr=remote_addr[:64], succeeded=ok))
+        # A user who still has to pass a second factor has not succeeded yet: a success row
+        # would reset the per-account counter before the code is checked.
+        second_factor_pending = ok and user is not None and user.totp_enabled
+        if not second_factor_pending:
+            session.add(LoginAttempt(username=name, remote_addr=remote_addr[:64], succeeded=ok))
         if not ok:
             return None
         assert user is not None
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
-        user.last_login_at = utcnow()
+        if not second_factor_pending:
+            user.last_login_at = utcnow()
         return user
+
+
+def verify_second_factor(session: Session, user: User, code: str, remote_addr: str = "") -> bool:
+    """Check a TOTP code for a user who passed the password; a code is accepted only once.
+
+    A wrong code counts as a failed sign-in for the account (and the address), so guessing
+    codes is throttled like guessing passwords; :class:`ThrottledError` when over the limit.
+    """
+    check_throttle(session, user.username, remote_addr)
+    with unit_of_work(session):
+        counter = None
+        if user.active and user.totp_enabled and user.totp_secret:
+            counter = totp.matching_counter(user.totp_secret, code)
+        ok = counter is not None and (
+            user.totp_last_counter is None or counter > user.totp_last_counter
+        )
+        session.add(
+            LoginAttempt(username=user.username, remote_addr=remote_addr[:64], succeeded=ok)
+        )
+        if ok:
+            user.totp_last_counter = counter
+            user.last_login_at = utcnow()
+        return ok
 
 
 def load_session_user(session: Session, token: str) -> User | None:

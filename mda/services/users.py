@@ -1,20 +1,31 @@
-"""User accounts: creation by an admin or from the command line."""
+"""User accounts: creation and upkeep by an admin (or the command line), and own passwords.
+
+Passwords and second-factor secrets never appear in a log or an access-log entry; a generated
+one-time password is returned to the caller once, to show once.
+"""
 
 from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mda.models import Region, User
+from mda.models import Organisation, Region, User
+from mda.services.audit import log_access
 from mda.services.authz import require_role
 from mda.services.context import Actor
-from mda.services.errors import ValidationError
-from mda.services.passwords import check_password_rules, hash_password
+from mda.services.errors import Forbidden, NotFound, ValidationError
+from mda.services.passwords import (
+    check_password_rules,
+    hash_password,
+    one_time_password,
+    verify_password,
+)
 from mda.services.uow import unit_of_work
-from mda.vocabulary import Role
+from mda.vocabulary import AccessAction, Role
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 # Roles that work within regions; the others are national or functional.
@@ -31,6 +42,33 @@ def parse_role(value: str) -> Role:
         ) from None
 
 
+def _regions_for(session: Session, role: Role, region_codes: list[str] | tuple[str, ...]):
+    """The Region rows for ``region_codes``, checked against what ``role`` may have."""
+    codes = sorted({code.strip().upper() for code in region_codes if code.strip()})
+    regions = list(session.scalars(select(Region).where(Region.code.in_(codes))))
+    unknown = sorted(set(codes) - {r.code for r in regions})
+    if unknown:
+        raise ValidationError(
+            f"Unknown region code(s): {', '.join(unknown)}.", {"regions": unknown}
+        )
+    if role in REGIONAL_ROLES and not regions:
+        raise ValidationError(f"A {role.value} needs at least one region.", {"regions": "required"})
+    if role not in REGIONAL_ROLES and regions:
+        raise ValidationError(
+            f"A {role.value} works nationally and takes no region.", {"regions": "not allowed"}
+        )
+    return regions
+
+
+def _organisation(session: Session, organisation_id: int | None) -> Organisation | None:
+    if organisation_id is None:
+        return None
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise ValidationError("Unknown organisation.", {"organisation": "unknown"})
+    return organisation
+
+
 def create_user(
     session: Session,
     actor: Actor,
@@ -39,6 +77,7 @@ def create_user(
     role: Role | str,
     region_codes: list[str] | tuple[str, ...] = (),
     must_change_password: bool = False,
+    organisation_id: int | None = None,
 ) -> User:
     """Create a user; coordinators and managers need at least one region, others none."""
     with unit_of_work(session):
@@ -53,30 +92,161 @@ def create_user(
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise ValidationError(f"The username {username!r} is taken.", {"username": "taken"})
         check_password_rules(password, username)
-        codes = sorted({code.strip().upper() for code in region_codes if code.strip()})
-        regions = list(session.scalars(select(Region).where(Region.code.in_(codes))))
-        unknown = sorted(set(codes) - {r.code for r in regions})
-        if unknown:
-            raise ValidationError(
-                f"Unknown region code(s): {', '.join(unknown)}.", {"regions": unknown}
-            )
-        if role in REGIONAL_ROLES and not regions:
-            raise ValidationError(
-                f"A {role.value} needs at least one region.", {"regions": "required"}
-            )
-        if role not in REGIONAL_ROLES and regions:
-            raise ValidationError(
-                f"A {role.value} works nationally and takes no region.", {"regions": "not allowed"}
-            )
+        regions = _regions_for(session, role, region_codes)
         user = User(
             username=username,
             password_hash=hash_password(password),
             role=role,
             regions=regions,
+            organisation=_organisation(session, organisation_id),
             must_change_password=must_change_password,
             session_token=secrets.token_hex(16),
             active=True,
         )
         session.add(user)
         session.flush()
+        log_access(session, actor, AccessAction.CREATE, "user", user.id, details=_shape(user))
+        return user
+
+
+@dataclass(frozen=True)
+class CreatedUser:
+    user: User
+    one_time_password: str
+
+
+def invite_user(
+    session: Session,
+    actor: Actor,
+    username: str,
+    role: Role | str,
+    region_codes: list[str] | tuple[str, ...] = (),
+    organisation_id: int | None = None,
+) -> CreatedUser:
+    """Create a user with a generated one-time password, to be changed at first sign-in."""
+    password = one_time_password()
+    user = create_user(
+        session,
+        actor,
+        username,
+        password,
+        role,
+        region_codes,
+        must_change_password=True,
+        organisation_id=organisation_id,
+    )
+    return CreatedUser(user, password)
+
+
+def list_users(session: Session, actor: Actor) -> list[User]:
+    """Every account, for the admin's overview."""
+    require_role(actor, Role.ADMIN)
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def get_user(session: Session, actor: Actor, user_id: int) -> User:
+    require_role(actor, Role.ADMIN)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"There is no user {user_id}.")
+    return user
+
+
+def _shape(user: User) -> dict[str, object]:
+    """What an access-log entry records about an account change: never a secret."""
+    return {
+        "username": user.username,
+        "role": user.role.value,
+        "regions": user.region_list,
+        "active": user.active,
+    }
+
+
+def _not_self(actor: Actor, user: User, what: str) -> None:
+    if actor.user_id == user.id:
+        raise Forbidden(f"You cannot {what} your own account; ask another admin.")
+
+
+def update_user(
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    role: Role | str,
+    region_codes: list[str] | tuple[str, ...],
+    active: bool,
+    organisation_id: int | None = None,
+) -> User:
+    """Change an account's role, regions, organisation and whether it may sign in.
+
+    Deactivating an account or changing its role signs it out everywhere. An admin cannot
+    demote or deactivate their own account, so there is always an admin left.
+    """
+    with unit_of_work(session):
+        user = get_user(session, actor, user_id)
+        role = parse_role(role) if isinstance(role, str) else role
+        if role != user.role or not active:
+            _not_self(actor, user, "change the role of or deactivate")
+        regions = _regions_for(session, role, region_codes)
+        signs_out = role != user.role or (user.active and not active)
+        user.role = role
+        user.regions = regions
+        user.organisation = _organisation(session, organisation_id)
+        user.active = active
+        if signs_out:
+            user.session_token = secrets.token_hex(16)
+        log_access(session, actor, AccessAction.CHANGE, "user", user.id, details=_shape(user))
+        return user
+
+
+def reset_password(session: Session, actor: Actor, user_id: int) -> str:
+    """Give an account a new one-time password (returned once) and sign it out everywhere."""
+    with unit_of_work(session):
+        user = get_user(session, actor, user_id)
+        password = one_time_password()
+        user.password_hash = hash_password(password)
+        user.must_change_password = True
+        user.session_token = secrets.token_hex(16)
+        log_access(
+            session, actor, AccessAction.CHANGE, "user", user.id, details={"reset": "password"}
+        )
+        return password
+
+
+def reset_second_factor(session: Session, actor: Actor, user_id: int) -> User:
+    """Remove an account's second factor (a lost phone); the user enrols again."""
+    with unit_of_work(session):
+        user = get_user(session, actor, user_id)
+        user.totp_secret = None
+        user.totp_enabled = False
+        user.totp_last_counter = None
+        user.session_token = secrets.token_hex(16)
+        log_access(session, actor, AccessAction.CHANGE, "user", user.id, details={"reset": "totp"})
+        return user
+
+
+def change_own_password(
+    session: Session, actor: Actor, user: User, current_password: str, new_password: str
+) -> User:
+    """A user changes their own password; other sessions of the account are signed out.
+
+    The caller signs the current session in again with the new session token.
+    """
+    with unit_of_work(session):
+        if actor.user_id != user.id:
+            raise Forbidden("Only the user can change their own password this way.")
+        if not verify_password(user.password_hash, current_password):
+            raise ValidationError(
+                "The current password is not right.", {"current_password": "wrong"}
+            )
+        if current_password == new_password:
+            raise ValidationError(
+                "The new password must differ from the current one.", {"password": "unchanged"}
+            )
+        check_password_rules(new_password, user.username)
+        user.password_hash = hash_password(new_password)
+        user.must_change_password = False
+        user.session_token = secrets.token_hex(16)
+        log_access(
+            session, actor, AccessAction.CHANGE, "user", user.id, details={"changed": "password"}
+        )
         return user

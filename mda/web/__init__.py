@@ -14,6 +14,17 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     errors.register(app)
 
+    from mda.web import i18n, security
+    from mda.web.account import bp as account_bp
+    from mda.web.admin import bp as admin_bp
+    from mda.web.audit import bp as audit_bp
+
+    app.register_blueprint(account_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(audit_bp)
+    security.init_app(app)
+    i18n.init_app(app)
+
     from mda.web import api
 
     api.register(app)

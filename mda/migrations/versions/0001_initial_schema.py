@@ -82,6 +82,7 @@ def upgrade() -> None:
     sa.Column('must_change_password', sa.Boolean(), nullable=False),
     sa.Column('totp_secret', sa.String(length=64), nullable=True),
     sa.Column('totp_enabled', sa.Boolean(), nullable=False),
+    sa.Column('totp_last_counter', sa.Integer(), nullable=True),
     sa.Column('session_token', sa.String(length=64), nullable=False),
     sa.Column('created_at', mda.models.base.UTCDateTime(), nullable=False),
     sa.Column('last_login_at', mda.models.base.UTCDateTime(), nullable=True),

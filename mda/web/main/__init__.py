@@ -1,9 +1,10 @@
-"""The start page: what a signed-in user works from."""
+"""The start page, the language switch and the health check."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session
 from flask_login import login_required
+from werkzeug.wrappers import Response
 
 bp = Blueprint("main", __name__, template_folder="templates")
 
@@ -12,6 +13,18 @@ bp = Blueprint("main", __name__, template_folder="templates")
 @login_required
 def index() -> str:
     return render_template("main/index.html")
+
+
+@bp.post("/language")
+def language() -> Response:
+    """Switch the interface language (kept in the session), then go back where the user was."""
+    from mda.web.auth.views import _safe_next
+
+    lang = request.form.get("lang", "")
+    if lang not in current_app.config.get("LANGUAGES", ("nl", "en")):
+        abort(400, description=f"Unknown language {lang[:8]!r}.")
+    session["lang"] = lang
+    return redirect(_safe_next(request.form.get("next")))
 
 
 @bp.get("/healthz")

@@ -1,0 +1,137 @@
+"""Web-side protections: security headers, idle time-out, the forced steps after sign-in
+(password change, second-factor enrolment) and the acting user for service calls.
+
+Authorisation itself lives in the services (:mod:`mda.services.authz`); ``role_required`` only
+lets a page that calls no service refuse early with the same rule and the same 403.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+from werkzeug.wrappers import Response
+
+from mda.services.authz import require_role
+from mda.services.context import Actor
+from mda.vocabulary import Role
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# No inline script or style anywhere: every asset is a file in mda/static.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+LAST_SEEN = "last_seen"
+# Endpoints reachable while a forced step (password change, enrolment) is outstanding.
+ALWAYS_ALLOWED = frozenset({"static", "auth.logout", "main.language", "main.healthz"})
+
+
+def current_actor() -> Actor:
+    """The signed-in user as the services' :class:`Actor`, with the request's address."""
+    return Actor.from_user(current_user, channel="web", remote_addr=request.remote_addr)
+
+
+def role_required(*roles: Role) -> Callable[[F], F]:
+    """Refuse a page to other roles with the services' own rule (a 403 page)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+            require_role(current_actor(), *roles)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def start_session(lang: str | None = None) -> None:
+    """A fresh session at sign-in: nothing from before survives but the language."""
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    session.permanent = True
+    session[LAST_SEEN] = int(time.time())
+
+
+def _idle_and_forced_steps() -> Response | None:
+    if request.endpoint == "static" or request.path.startswith("/api/"):
+        return None
+    if not current_user.is_authenticated:
+        return None
+    now = int(time.time())
+    idle = int(current_app.config.get("IDLE_TIMEOUT_MINUTES", 30)) * 60
+    last_seen = session.get(LAST_SEEN)
+    if last_seen is None or now - int(last_seen) > idle:
+        lang = session.get("lang")
+        logout_user()
+        session.clear()
+        if lang:
+            session["lang"] = lang
+        flash(_("You were signed out after a period of inactivity. Please sign in again."), "info")
+        return redirect(url_for("auth.login"))
+    session[LAST_SEEN] = now
+    endpoint = request.endpoint or ""
+    if endpoint in ALWAYS_ALLOWED:
+        return None
+    if current_user.must_change_password and endpoint != "account.password":
+        return redirect(url_for("account.password"))
+    if (
+        current_app.config.get("REQUIRE_SECOND_FACTOR")
+        and not current_user.must_change_password
+        and not current_user.totp_enabled
+        and endpoint != "account.second_factor"
+    ):
+        return redirect(url_for("account.second_factor"))
+    return None
+
+
+def _headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if getattr(g, "no_store", False) or (
+        request.endpoint != "static" and current_user.is_authenticated
+    ):
+        # Pages of a signed-in user are not kept by the browser or a proxy.
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def no_store() -> None:
+    """Mark this response as never to be cached (a page showing a one-time secret)."""
+    g.no_store = True
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_idle_and_forced_steps)
+    app.after_request(_headers)
