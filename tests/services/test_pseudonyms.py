@@ -1,0 +1,90 @@
+"""Pseudonyms: stable per key, different across keys, and the reference is stored nowhere."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import JSON, String, Text, cast, select
+
+from mda.models import Base
+from mda.services import trajectories as svc
+from mda.services.errors import ValidationError
+from mda.services.pseudonyms import PseudonymKeys, normalise, pseudonymise
+from tests.support import factories
+
+KEY_A = PseudonymKeys(1, b"first secret key")
+KEY_B = PseudonymKeys(2, b"second secret key", ((1, b"first secret key"),))
+
+
+def test_stable_for_the_same_normalised_reference():
+    first = pseudonymise("VT-2021/00123", KEY_A)
+    for variant in ("vt 2021 00123", " VT.2021.00123 ", "vt_2021-00123", "ＶＴ２０２１００１２３"):
+        assert pseudonymise(variant, KEY_A) == first
+    assert pseudonymise("VT-2021/00124", KEY_A).hash != first.hash
+    assert len(first.hash) == 64 and first.key_version == 1
+    assert len(first.code) == 14 and first.code.count("-") == 2
+    assert not set(first.code) & set("ILOU")
+
+
+def test_differs_across_keys():
+    assert pseudonymise("VT-2021/00123", KEY_A).hash != pseudonymise("VT-2021/00123", KEY_B).hash
+
+
+def test_normalise_refuses_what_is_not_a_reference():
+    with pytest.raises(ValidationError):
+        normalise(" - / ")
+    assert normalise("AB 12-34") == "ab1234"
+
+
+def test_old_keys_still_find_the_trajectory(session, keys):
+    coordinator = factories.user(session)
+    act = factories.actor(coordinator)
+    old = PseudonymKeys(1, b"old key")
+    trajectory, _ = svc.register_referral(
+        session,
+        act,
+        region="UTR",
+        reference="VT-7788",
+        referral_source="police",
+        violence_types=["elder_abuse"],
+        children="0",
+        keys=old,
+    )
+    rotated = PseudonymKeys(2, b"new key", ((1, b"old key"),))
+    assert svc.find_by_reference(session, act, "vt 7788", keys=rotated).id == trajectory.id
+    again, created = svc.register_referral(
+        session,
+        act,
+        region="UTR",
+        reference="VT7788",
+        referral_source="police",
+        violence_types=["elder_abuse"],
+        children="0",
+        keys=rotated,
+    )
+    assert (again.id, created) == (trajectory.id, False)
+
+
+def test_the_reference_appears_nowhere_in_the_database(session, keys):
+    reference = "VT-2023/98765"
+    coordinator = factories.user(session)
+    act = factories.actor(coordinator)
+    trajectory = factories.trajectory(session, coordinator, reference=reference)
+    svc.find_by_reference(session, act, reference, keys=keys)
+    svc.fire_trigger(session, act, trajectory.id, "start_screening", reason="aangemeld door VT")
+    svc.get_trajectory(session, act, trajectory.id)
+    session.flush()
+    needles = {reference.lower(), normalise(reference), "98765"}
+    scanned = 0
+    for table in Base.metadata.sorted_tables:
+        for column in table.columns:
+            if not isinstance(column.type, String | Text | JSON):
+                continue
+            expression = column if not isinstance(column.type, JSON) else cast(column, Text)
+            for value in session.scalars(select(expression)):
+                scanned += 1
+                if value is None:
+                    continue
+                text = str(value).lower()
+                for needle in needles:
+                    assert needle not in text, f"{table.name}.{column.name} holds the reference"
+    assert scanned > 100  # regions, rules, users, the trajectory, events, log
