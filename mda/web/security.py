@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh as babel_refresh
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -82,6 +83,14 @@ def start_session(lang: str | None = None) -> None:
     session[LAST_SEEN] = int(time.time())
 
 
+def _fresh_request_state() -> None:
+    # Flask reuses an app context that is already pushed (tests, scripts), and Flask-Login and
+    # Flask-Babel cache the user and the locale in it: take both from this request's session,
+    # never from a previous request.
+    g.pop("_login_user", None)
+    babel_refresh()
+
+
 def _idle_and_forced_steps() -> Response | None:
     if request.endpoint == "static" or request.path.startswith("/api/"):
         return None
@@ -133,5 +142,6 @@ def no_store() -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(_fresh_request_state)
     app.before_request(_idle_and_forced_steps)
     app.after_request(_headers)
