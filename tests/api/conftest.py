@@ -51,6 +51,18 @@ def issue(client: Any, user: User, password: str = factories.PASSWORD, **extra: 
 
 
 @pytest.fixture
+def session(app: Any) -> Session:
+    """The app's own session (the one requests use, as the app context spans the test).
+
+    Two sessions on one connection would each keep SAVEPOINTs, and a rollback in one (a
+    refused change) would release the other's; one session keeps the stack consistent.
+    """
+    from mda.extensions import db
+
+    return db.session
+
+
+@pytest.fixture
 def api_as(client: Any, session: Session) -> Callable[..., ApiCaller]:
     """``api_as(role, regions)``: a new user of that role, signed in through POST /tokens."""
 

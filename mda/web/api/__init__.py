@@ -11,7 +11,7 @@ from flask import Flask
 
 from mda.web.api import problems
 from mda.web.api.blueprint import API_PREFIX, MdaApi, bp
-from mda.web.api.resources import meta, tokens  # noqa: F401
+from mda.web.api.resources import meta, programme, regions, tokens, trajectories  # noqa: F401
 from mda.web.api.security import authenticate_request, check_body
 
 __all__ = ["API_PREFIX", "bp", "register"]

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Response, current_app, json
 from werkzeug.exceptions import HTTPException, default_exceptions
 
-from mda.services.errors import DomainError, TransitionRefused
+from mda.services.errors import Conflict, DomainError, TransitionRefused
 from mda.services.errors import ValidationError as DomainValidationError
 
 PROBLEM_JSON = "application/problem+json"
@@ -105,13 +105,16 @@ def domain_error(exc: DomainError) -> Response:
     if isinstance(exc, TransitionRefused):
         return problem(exc.status, exc.title, exc.message, unmet=exc.unmet)
     errors = None
+    extra: dict[str, Any] = {}
     if isinstance(exc, DomainValidationError) and exc.details:
         errors = exc.details
+    if isinstance(exc, Conflict) and isinstance(exc.details.get("version"), int):
+        extra["current_version"] = exc.details["version"]
     headers = None
     retry_after = exc.details.get("retry_after")
     if exc.status == 429 and retry_after is not None:
         headers = {"Retry-After": str(retry_after)}
-    return problem(exc.status, exc.title, exc.message, errors=errors, headers=headers)
+    return problem(exc.status, exc.title, exc.message, errors=errors, headers=headers, **extra)
 
 
 def register(bp: Any) -> None:

@@ -8,7 +8,6 @@ before any service runs. The OpenAPI document is generated from these same schem
 from __future__ import annotations
 
 import numbers
-import re
 from typing import Any
 
 import marshmallow as ma
@@ -19,6 +18,8 @@ from mda.vocabulary import (
     BlockStatus,
     ChildrenBucket,
     ClosureReason,
+    DeadlineKind,
+    DeadlineStatus,
     MdaStatus,
     Phase,
     ReferralSource,
@@ -26,20 +27,11 @@ from mda.vocabulary import (
     ViolenceLevel,
     ViolenceType,
 )
+from mda.workflows import trajectory as workflow
 
 # The triggers of DESIGN.md section 3; a trigger outside this list is refused at the edge.
-TRIGGERS = (
-    "start_screening",
-    "accept",
-    "decline",
-    "form_team",
-    "safety_established",
-    "risks_addressed",
-    "recovery_completed",
-    "relapse",
-    "close",
-    "reopen",
-)
+TRIGGERS = workflow.TRIGGER_NAMES
+CHECKLIST_KEYS = tuple(workflow.CHECKLIST_STATE)
 PERIOD_RE = r"^[0-9]{4}-H[12]$"
 REGION_CODE_RE = r"^[A-Z]{2,8}$"
 CHECKLIST_KEY_RE = r"^[a-z][a-z0-9_]{0,47}$"
@@ -72,6 +64,11 @@ def enum_field(enum_cls: type, **kwargs: Any) -> fields.Enum:
     return fields.Enum(enum_cls, by_value=True, **kwargs)
 
 
+def enum_out(enum_cls: type, **kwargs: Any) -> fields.String:
+    """An enum value in a response (documented with its values; the services give strings)."""
+    return fields.String(validate=validate.OneOf([m.value for m in enum_cls]), **kwargs)
+
+
 def text(max_length: int, **kwargs: Any) -> fields.String:
     return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
 
@@ -102,6 +99,9 @@ class ProblemSchema(ma.Schema):
         metadata={"description": "A refused trigger: every condition that does not hold."},
     )
     allowed = fields.List(fields.String(), metadata={"description": "Allowed methods (405)."})
+    current_version = fields.Integer(
+        metadata={"description": "A conflict (409): the version the record is at now."}
+    )
 
 
 # --- tokens -----------------------------------------------------------------------------
@@ -138,7 +138,7 @@ class TokenInfoSchema(ma.Schema):
 class RegionSchema(ma.Schema):
     code = fields.String(required=True)
     name = fields.String(required=True)
-    mda_status = enum_field(MdaStatus, required=True)
+    mda_status = enum_out(MdaStatus, required=True)
 
 
 class RegionPathSchema(StrictSchema):
@@ -150,12 +150,19 @@ class BuildingBlockSchema(StrictSchema):
     status = enum_field(BlockStatus, required=True)
 
 
+class BlockOutSchema(ma.Schema):
+    block = fields.Integer(required=True)
+    status = enum_out(BlockStatus, required=True)
+
+
 class ImplementationSchema(ma.Schema):
     code = fields.String(required=True)
     name = fields.String(required=True)
-    status = enum_field(MdaStatus, required=True)
-    version = fields.Integer(required=True)
-    blocks = fields.List(fields.Nested(BuildingBlockSchema), required=True)
+    status = enum_out(MdaStatus, required=True)
+    status_label = fields.String(required=True)
+    status_changed_at = fields.DateTime(required=True, allow_none=True)
+    version = fields.Integer(required=True, metadata={"description": "Also the ETag."})
+    blocks = fields.List(fields.Nested(BlockOutSchema), required=True)
 
 
 class ImplementationUpdateSchema(StrictSchema):
@@ -173,18 +180,22 @@ class ReportUpdateSchema(StrictSchema):
     local_teams_quality_framework_steps = StrictBoolean()
 
 
+class ReportPathSchema(StrictSchema):
+    code = fields.String(required=True)
+    period = fields.String(
+        required=True, validate=validate.Regexp(PERIOD_RE, error="A half year like 2020-H2.")
+    )
+
+
 class ReportSchema(ma.Schema):
     region = fields.String(required=True)
     period = fields.String(required=True)
-    mda_status = enum_field(MdaStatus, required=True)
+    mda_status = enum_out(MdaStatus, required=True)
     vision_in_regional_plan = fields.Boolean(required=True)
     professionals_trained = fields.Boolean(required=True)
     working_by_vision = fields.Boolean(required=True)
     vision_in_procurement = fields.Boolean(required=True)
     local_teams_quality_framework_steps = fields.Boolean(required=True)
-
-
-assert set(REPORT_INDICATORS) <= set(ReportSchema._declared_fields)
 
 
 # --- programme --------------------------------------------------------------------------
@@ -198,19 +209,24 @@ class PeriodQuerySchema(ma.Schema):
     )
 
 
-def valid_period(value: str) -> bool:
-    return re.match(PERIOD_RE, value) is not None
-
-
-class OverviewRowSchema(ma.Schema):
-    key = fields.String(required=True, metadata={"description": "A status or an indicator."})
+class OverviewLineSchema(ma.Schema):
     count = fields.Integer(required=True, metadata={"description": "Regions this period."})
     out_of = fields.Integer(required=True, metadata={"description": "Regions in all."})
     previous = fields.Integer(
         required=True,
         allow_none=True,
-        metadata={"description": "Regions the period before (null when it has no reports)."},
+        metadata={"description": "Regions the period before (null: no reports then)."},
     )
+
+
+StatusCountsSchema = ma.Schema.from_dict(
+    {status.value: fields.Nested(OverviewLineSchema, required=True) for status in MdaStatus},
+    name="StatusCounts",
+)
+IndicatorCountsSchema = ma.Schema.from_dict(
+    {name: fields.Nested(OverviewLineSchema, required=True) for name in REPORT_INDICATORS},
+    name="IndicatorCounts",
+)
 
 
 class OverviewSchema(ma.Schema):
@@ -218,8 +234,9 @@ class OverviewSchema(ma.Schema):
     previous_period = fields.String(required=True)
     regions = fields.Integer(required=True)
     reported = fields.Integer(required=True)
-    statuses = fields.List(fields.Nested(OverviewRowSchema), required=True)
-    indicators = fields.List(fields.Nested(OverviewRowSchema), required=True)
+    previous_reported = fields.Integer(required=True)
+    statuses = fields.Nested(StatusCountsSchema, required=True)
+    indicators = fields.Nested(IndicatorCountsSchema, required=True)
 
 
 # --- trajectories -----------------------------------------------------------------------
@@ -259,6 +276,16 @@ class TrajectoryListQuerySchema(ma.Schema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
+class ChecklistPathSchema(StrictSchema):
+    trajectory_id = fields.Integer(required=True)
+    item = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            CHECKLIST_KEYS, error="Unknown checklist item; use one of: {choices}."
+        ),
+    )
+
+
 class ChecklistUpdateSchema(StrictSchema):
     done = StrictBoolean(
         required=True,
@@ -289,3 +316,109 @@ class MeasurementCreateSchema(StrictSchema):
     measured_on = fields.Date(required=True)
     violence_level = enum_field(ViolenceLevel, required=True)
     safety_score = StrictInteger(allow_none=True, validate=validate.Range(min=0, max=10))
+
+
+class CoordinatorUpdateSchema(StrictSchema):
+    coordinator_id = StrictInteger(
+        required=True,
+        allow_none=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "A coordinator of the trajectory's region; null: none."},
+    )
+
+
+class SuspendSchema(StrictSchema):
+    reason = text(2000, required=True)
+
+
+class TransferSchema(StrictSchema):
+    region = fields.String(required=True, validate=validate.Regexp(REGION_CODE_RE))
+
+
+# --- trajectory output --------------------------------------------------------------------
+
+
+class CoordinatorSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
+
+
+class ChecklistEntrySchema(ma.Schema):
+    key = fields.String(required=True)
+    label = fields.String(required=True)
+    done = fields.Boolean(required=True, allow_none=True)
+    details = fields.String(required=True, allow_none=True)
+
+
+class TriggerStatusSchema(ma.Schema):
+    name = fields.String(required=True, validate=validate.OneOf(TRIGGERS))
+    allowed = fields.Boolean(required=True)
+    unmet = fields.List(fields.String(), required=True)
+
+
+class DeadlineSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    kind = enum_out(DeadlineKind, required=True)
+    status = enum_out(DeadlineStatus, required=True)
+    opened_at = fields.DateTime(required=True)
+    due_at = fields.DateTime(required=True)
+    next_action_at = fields.DateTime(required=True, allow_none=True)
+    closed_at = fields.DateTime(required=True, allow_none=True)
+
+
+class MeasurementSchema(ma.Schema):
+    number = fields.Integer(required=True)
+    measured_on = fields.Date(required=True)
+    violence_level = enum_out(ViolenceLevel, required=True)
+    safety_score = fields.Integer(required=True, allow_none=True)
+
+
+class EventSchema(ma.Schema):
+    seq = fields.Integer(required=True)
+    at = fields.DateTime(required=True)
+    actor_id = fields.Integer(required=True, allow_none=True)
+    kind = fields.String(required=True)
+    trigger = fields.String(required=True, allow_none=True)
+    from_state = fields.String(required=True, allow_none=True)
+    to_state = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True, allow_none=True)
+
+
+class TrajectorySummarySchema(ma.Schema):
+    id = fields.Integer(required=True)
+    pseudonym = fields.String(required=True)
+    region = fields.String(required=True)
+    state = enum_out(TrajectoryState, required=True)
+    phase = enum_out(Phase, required=True)
+    version = fields.Integer(required=True)
+    coordinator = fields.Nested(CoordinatorSchema, required=True, allow_none=True)
+    suspended = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+    state_entered_at = fields.DateTime(required=True)
+
+
+class TrajectorySchema(TrajectorySummarySchema):
+    state_label = fields.String(required=True)
+    suspended_at = fields.DateTime(required=True, allow_none=True)
+    suspension_reason = fields.String(required=True, allow_none=True)
+    referral_source = enum_out(ReferralSource, required=True)
+    violence_types = fields.List(enum_out(ViolenceType), required=True)
+    children = enum_out(ChildrenBucket, required=True)
+    closure_reason = enum_out(ClosureReason, required=True, allow_none=True)
+    referred_back_to = fields.String(required=True, allow_none=True)
+    relapses = fields.Integer(required=True)
+    reentries = fields.Integer(required=True)
+    closed_at = fields.DateTime(required=True, allow_none=True)
+    checklist = fields.List(fields.Nested(ChecklistEntrySchema), required=True)
+    triggers = fields.List(fields.Nested(TriggerStatusSchema), required=True)
+    deadlines = fields.List(fields.Nested(DeadlineSchema), required=True)
+    measurements = fields.List(fields.Nested(MeasurementSchema), required=True)
+    events = fields.List(fields.Nested(EventSchema), required=True)
+
+
+class TrajectoryPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(TrajectorySummarySchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
