@@ -286,3 +286,37 @@ def supervise(
             signal.signal(sig, handler)
     click.echo("mda run: stopped.")
     return exit_code
+
+
+# --- workflows --------------------------------------------------------------------------
+
+
+@cli.group()
+def workflow() -> None:
+    """The workflows' state machines."""
+
+
+@workflow.command("diagram")
+@click.argument("name", type=click.Choice(["trajectory", "region"]))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "svg"]),
+    default="mermaid",
+    show_default=True,
+    help="Mermaid text, or SVG drawn by graphviz (needs the dot program).",
+)
+def workflow_diagram(name: str, fmt: str) -> None:
+    """Print the NAME workflow's machine, drawn from the same definitions the engine runs."""
+    from mda.workflows import region, trajectory
+
+    module = trajectory if name == "trajectory" else region
+    try:
+        drawn = module.diagram(fmt)
+    except Exception as exc:  # graphviz missing: say so plainly
+        if fmt == "svg":
+            raise click.ClickException(
+                f"SVG needs graphviz (the dot program) installed: {exc}"
+            ) from None
+        raise
+    click.echo(drawn.decode() if isinstance(drawn, bytes) else drawn)
