@@ -1,0 +1,275 @@
+"""W1 transitions: trajectories driven through the whole workflow by the services.
+
+Floor: the same writes issued directly as SQL, one transaction per step (a row update with a
+version check, the event, the access-log entry, and the checklist, measurement or deadline row
+the step touches). The ratio service/floor is what the ORM, the workflow, authorisation and
+the identifier guard cost on top of the bare writes.
+
+    python -m bench.w1_transitions --trajectories 200 --backends sqlite postgresql
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from bench.support import Backend, Timer, backends, progress, report
+from mda import create_app
+from mda.extensions import db
+from mda.services import trajectories as svc
+from mda.services.context import Actor
+from mda.services.users import create_user
+from mda.vocabulary import Role
+
+CRITERIA = [
+    "multiple_life_domains",
+    "interrelated_problems",
+    "intergenerational",
+    "severe_or_persistent",
+    "needs_care_and_justice",
+]
+TEAM = ["lead_assigned", "disciplines_committed", "partners_committed", "initial_plan"]
+SAFETY = ["safety_conditions_set", "safety_plan_made", "trauma_screening_considered"]
+RISK = ["risk_assessment_done", "plan_updated_for_risks", "perpetrator_approach_considered"]
+RECOVERY = ["recovery_support_started", "trauma_treatment_decided", "goals_evaluated"]
+
+INSERT_REGISTERED = (
+    "INSERT INTO trajectory_events (trajectory_id, seq, at, actor_id, kind, data)"
+    " VALUES (:id, 1, :t, :u, 'registered', '{}')"
+)
+
+INSERT_SCREENING_DUE = (
+    "INSERT INTO deadlines (trajectory_id, region_code, kind, status, opened_at,"
+    " due_at, next_action_at, stage, escalations, version) VALUES (:id, 'UTR',"
+    " 'screening_due', 'open', :t, :d, :d, 0, 0, 1)"
+)
+
+INSERT_MEASUREMENT = (
+    "INSERT INTO safety_measurements (trajectory_id, number, measured_on,"
+    " violence_level, recorded_at, recorded_by_id) VALUES (:id, 1, :d,"
+    " 'moderate', :t, :u)"
+)
+
+CLOSE_DEADLINE = (
+    "UPDATE deadlines SET status = 'met', closed_at = :t, version = version + 1"
+    " WHERE trajectory_id = :id AND status = 'open' AND kind = 'screening_due'"
+)
+
+# (kind, argument): the whole workflow, one service call (one transaction) per step.
+STEPS: list[tuple[str, str]] = [
+    ("trigger", "start_screening"),
+    *[("check", key) for key in CRITERIA],
+    ("trigger", "accept"),
+    *[("check", key) for key in TEAM],
+    ("trigger", "form_team"),
+    *[("check", key) for key in SAFETY],
+    ("measure", "1"),
+    ("trigger", "safety_established"),
+    *[("check", key) for key in RISK],
+    ("trigger", "risks_addressed"),
+    *[("check", key) for key in RECOVERY],
+    ("trigger", "recovery_completed"),
+    ("trigger", "close"),
+]
+
+
+def drive_services(backend: Backend, count: int) -> tuple[Timer, int]:
+    app = create_app({"ENV_NAME": "testing", "DATABASE_URL": backend.url})
+    timer = Timer()
+    steps = 0
+    with app.app_context():
+        session = db.session
+        user = create_user(
+            session,
+            Actor.system("cli"),
+            f"bench{secrets.token_hex(3)}",
+            "bench password long",
+            Role.COORDINATOR,
+            ["UTR"],
+        )
+        actor = Actor.from_user(user, channel="cli")
+        for i in range(count):
+            with timer.measure():
+                trajectory, _ = svc.register_referral(
+                    session,
+                    actor,
+                    region="UTR",
+                    reference=f"BENCH-{secrets.token_hex(8)}",
+                    referral_source="veilig_thuis",
+                    violence_types=["partner_violence"],
+                    children="2",
+                    coordinator_id=user.id,
+                )
+            steps += 1
+            tid = trajectory.id
+            for kind, arg in STEPS:
+                with timer.measure():
+                    if kind == "trigger":
+                        extra = {"closure_reason": "goals_met"} if arg == "close" else {}
+                        svc.fire_trigger(session, actor, tid, arg, **extra)
+                    elif kind == "check":
+                        svc.set_checklist_item(session, actor, tid, arg, True)
+                    else:
+                        svc.record_measurement(
+                            session,
+                            actor,
+                            tid,
+                            number=1,
+                            measured_on=date.today(),
+                            violence_level="moderate",
+                        )
+                steps += 1
+            session.expunge_all()
+            progress(i + 1, count, f"services {backend.name}")
+    return timer, steps
+
+
+def drive_floor(backend: Backend, count: int) -> tuple[Timer, int]:
+    """The bare writes of the same steps, as hand-written SQL."""
+    timer = Timer()
+    steps = 0
+    now = datetime.now(UTC)
+    stamp = now.replace(tzinfo=None) if backend.name == "sqlite" else now
+    due = stamp + timedelta(days=14)
+    with Session(backend.engine) as session:
+        uid = session.execute(
+            text(
+                "INSERT INTO users (username, password_hash, role, active, must_change_password,"
+                " totp_enabled, session_token, created_at) VALUES (:u, 'x', 'coordinator', true,"
+                " false, false, 'x', :t) RETURNING id"
+            ),
+            {"u": f"floor{secrets.token_hex(3)}", "t": stamp},
+        ).scalar_one()
+        session.commit()
+
+        def tail(tid: int, version: int, state: str, kind: str) -> None:
+            session.execute(
+                text(
+                    "UPDATE trajectories SET version = :v, state = :s, updated_at = :t"
+                    " WHERE id = :id AND version = :old"
+                ),
+                {"v": version, "s": state, "t": stamp, "id": tid, "old": version - 1},
+            )
+            session.execute(
+                text(
+                    "INSERT INTO trajectory_events (trajectory_id, seq, at, actor_id, kind, data)"
+                    " VALUES (:id, :seq, :t, :u, :k, '{}')"
+                ),
+                {"id": tid, "seq": version, "t": stamp, "u": uid, "k": kind},
+            )
+            session.execute(
+                text(
+                    "INSERT INTO access_log (at, user_id, username, action, object_type, object_id,"
+                    " trajectory_id, channel, details) VALUES (:t, :u, 'floor', 'change',"
+                    " 'trajectory', :oid, :id, 'cli', '{}')"
+                ),
+                {"t": stamp, "u": uid, "oid": str(tid), "id": tid},
+            )
+
+        for i in range(count):
+            with timer.measure():
+                tid = session.execute(
+                    text(
+                        "INSERT INTO trajectories (pseudonym_hash, pseudonym, key_version,"
+                        " region_code, state, version, coordinator_id, referral_source,"
+                        " violence_types, children, created_at, state_entered_at, reentries,"
+                        " relapses, updated_at) VALUES (:h, :p, 1, 'UTR', 'referred', 1, :u,"
+                        " 'veilig_thuis', :vt, '2', :t, :t, 0, 0, :t) RETURNING id"
+                    ),
+                    {
+                        "h": secrets.token_hex(32),
+                        "p": secrets.token_hex(6),
+                        "u": uid,
+                        "vt": json.dumps(["partner_violence"]),
+                        "t": stamp,
+                    },
+                ).scalar_one()
+                session.execute(
+                    text(INSERT_REGISTERED),
+                    {"id": tid, "t": stamp, "u": uid},
+                )
+                session.execute(
+                    text(
+                        "INSERT INTO access_log (at, user_id, username, action, object_type,"
+                        " object_id, trajectory_id, channel, details) VALUES (:t, :u, 'floor',"
+                        " 'create', 'trajectory', :oid, :id, 'cli', '{}')"
+                    ),
+                    {"t": stamp, "u": uid, "oid": str(tid), "id": tid},
+                )
+                session.execute(
+                    text(INSERT_SCREENING_DUE),
+                    {"id": tid, "t": stamp, "d": due},
+                )
+                session.commit()
+            steps += 1
+            version = 1
+            for kind, arg in STEPS:
+                version += 1
+                with timer.measure():
+                    if kind == "check":
+                        session.execute(
+                            text(
+                                "INSERT INTO checklist_items (trajectory_id, key, done, updated_at,"
+                                " updated_by_id) VALUES (:id, :k, true, :t, :u)"
+                            ),
+                            {"id": tid, "k": arg, "t": stamp, "u": uid},
+                        )
+                    elif kind == "measure":
+                        session.execute(
+                            text(INSERT_MEASUREMENT),
+                            {"id": tid, "d": date.today(), "t": stamp, "u": uid},
+                        )
+                    else:
+                        session.execute(
+                            text(CLOSE_DEADLINE),
+                            {"id": tid, "t": stamp},
+                        )
+                        session.execute(
+                            text(
+                                "INSERT INTO deadlines (trajectory_id, region_code, kind, status,"
+                                " opened_at, due_at, next_action_at, stage, escalations, version)"
+                                " VALUES (:id, 'UTR', 'plan_review_due', 'open', :t, :d, :d, 0, 0,"
+                                " 1)"
+                            ),
+                            {"id": tid, "t": stamp, "d": due},
+                        )
+                    tail(tid, version, "screening", kind)
+                    session.commit()
+                steps += 1
+            progress(i + 1, count, f"floor {backend.name}")
+    return timer, steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trajectories", type=int, default=100)
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    args = parser.parse_args()
+    rows = []
+    with backends(args.backends) as made:
+        for backend in made:
+            floor, floor_steps = drive_floor(backend, args.trajectories)
+            service, service_steps = drive_services(backend, args.trajectories)
+            rows.append(
+                {
+                    "backend": backend.name,
+                    "trajectories": args.trajectories,
+                    "steps": service_steps,
+                    "service steps/s": service_steps / service.total,
+                    "floor steps/s": floor_steps / floor.total,
+                    "service p50 ms": service.median * 1000,
+                    "service p95 ms": service.percentile(95) * 1000,
+                    "floor p50 ms": floor.median * 1000,
+                    "ratio service/floor": service.total / floor.total,
+                }
+            )
+    report("W1 transitions (whole workflow, one transaction per step)", rows)
+
+
+if __name__ == "__main__":
+    main()
