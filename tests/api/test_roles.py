@@ -1,0 +1,191 @@
+"""Every endpoint for every role, including region scope: the services' rules, through the API."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from mda.models import AccessLogEntry
+from mda.vocabulary import Role
+
+# (name, role, regions): a coordinator and a manager inside and outside region UTR.
+CALLERS = {
+    "coordinator": (Role.COORDINATOR, ["UTR"]),
+    "coordinator_elsewhere": (Role.COORDINATOR, ["AMA"]),
+    "manager": (Role.MANAGER, ["UTR"]),
+    "manager_elsewhere": (Role.MANAGER, ["AMA"]),
+    "programme": (Role.PROGRAMME, []),
+    "admin": (Role.ADMIN, []),
+    "auditor": (Role.AUDITOR, []),
+}
+NEW = {
+    "region": "UTR",
+    "reference": "ROLE-TEST-1",
+    "referral_source": "police",
+    "violence_types": ["child_abuse"],
+    "children": "1",
+}
+TODAY = date.today().isoformat()
+
+# endpoint -> (method, path, body, {caller: expected status}); {tid} is a UTR trajectory.
+ONLY_UTR_COORDINATOR = {
+    "coordinator": 200,
+    "coordinator_elsewhere": 403,
+    "manager": 403,
+    "manager_elsewhere": 403,
+    "programme": 403,
+    "admin": 403,
+    "auditor": 403,
+}
+MAINTAIN_UTR = {
+    "coordinator": 403,
+    "coordinator_elsewhere": 403,
+    "manager": 200,
+    "manager_elsewhere": 403,
+    "programme": 403,
+    "admin": 200,
+    "auditor": 403,
+}
+ENDPOINTS = {
+    "list regions": ("GET", "regions", None, dict.fromkeys(CALLERS, 200)),
+    "register": (
+        "POST",
+        "trajectories",
+        {**NEW, "reference": "ROLE-TEST-NEW"},
+        {**ONLY_UTR_COORDINATOR, "coordinator": 201},
+    ),
+    "list": (
+        "GET",
+        "trajectories",
+        None,
+        {**ONLY_UTR_COORDINATOR, "coordinator_elsewhere": 200},
+    ),
+    "read": ("GET", "trajectories/{tid}", None, ONLY_UTR_COORDINATOR),
+    "lookup": ("POST", "trajectories/lookup", {"reference": "ROLE-TEST-1"}, ONLY_UTR_COORDINATOR),
+    "trigger": (
+        "POST",
+        "trajectories/{tid}/transitions",
+        {"trigger": "start_screening"},
+        ONLY_UTR_COORDINATOR,
+    ),
+    "checklist": (
+        "PUT",
+        "trajectories/{tid}/checklist/multiple_life_domains",
+        {"done": True},
+        {**ONLY_UTR_COORDINATOR, "coordinator": 422},  # not an item of state referred
+    ),
+    "measurement": (
+        "POST",
+        "trajectories/{tid}/measurements",
+        {"number": 1, "measured_on": TODAY, "violence_level": "none"},
+        {**ONLY_UTR_COORDINATOR, "coordinator": 422},  # not before immediate_safety
+    ),
+    "assign": (
+        "PUT",
+        "trajectories/{tid}/coordinator",
+        {"coordinator_id": None},
+        ONLY_UTR_COORDINATOR,
+    ),
+    "suspend": (
+        "PUT",
+        "trajectories/{tid}/suspension",
+        {"reason": "household on holiday"},
+        ONLY_UTR_COORDINATOR,
+    ),
+    "resume": (
+        "DELETE",
+        "trajectories/{tid}/suspension",
+        None,
+        {**ONLY_UTR_COORDINATOR, "coordinator": 422},  # not suspended
+    ),
+    "transfer": (
+        "POST",
+        "trajectories/{tid}/transfer",
+        {"region": "UTR"},
+        {**ONLY_UTR_COORDINATOR, "coordinator": 422},  # already there
+    ),
+    "read implementation": (
+        "GET",
+        "regions/UTR/implementation",
+        None,
+        {**MAINTAIN_UTR, "programme": 200},
+    ),
+    "update implementation": (
+        "PUT",
+        "regions/UTR/implementation",
+        {"blocks": [{"block": 1, "status": "in_progress"}]},
+        MAINTAIN_UTR,
+    ),
+    "report": (
+        "PUT",
+        "regions/UTR/reports/2021-H1",
+        {"mda_status": "in_development"},
+        MAINTAIN_UTR,
+    ),
+    "overview": (
+        "GET",
+        "programme/overview?period=2021-H1",
+        None,
+        {**dict.fromkeys(CALLERS, 403), "programme": 200, "admin": 200},
+    ),
+    "who am I": ("GET", "tokens/current", None, dict.fromkeys(CALLERS, 200)),
+}
+
+
+@pytest.fixture
+def callers(api_as):
+    return {name: api_as(role, regions) for name, (role, regions) in CALLERS.items()}
+
+
+def new_trajectory(callers, reference: str = "ROLE-TEST-1") -> int:
+    response = callers["coordinator"].post("trajectories", json={**NEW, "reference": reference})
+    assert response.status_code in (200, 201)
+    return response.get_json()["id"]
+
+
+@pytest.fixture
+def tid(callers):
+    return new_trajectory(callers)
+
+
+def test_every_endpoint_for_every_role(callers):
+    """One table of endpoint x caller; each endpoint gets a fresh trajectory in ``referred``."""
+    wrong = []
+    for n, (endpoint, (method, path, body, expected)) in enumerate(ENDPOINTS.items()):
+        assert set(expected) == set(CALLERS), endpoint
+        tid = new_trajectory(callers, f"ROLE-TEST-{n}")
+        url = "/api/v1/" + path.format(tid=tid)
+        if body and "reference" in body and endpoint == "lookup":
+            body = {"reference": f"ROLE-TEST-{n}"}
+        for name, caller in callers.items():
+            kwargs = {"json": body} if body is not None else {}
+            response = caller._call(method, url, **kwargs)
+            problem = response.status_code >= 400
+            if response.status_code != expected[name] or (
+                problem and response.mimetype != "application/problem+json"
+            ):
+                wrong.append((endpoint, name, expected[name], response.status_code))
+    assert wrong == [], wrong
+
+
+def test_coordinator_elsewhere_sees_none_of_another_regions_trajectories(callers, tid):
+    listed = callers["coordinator_elsewhere"].get("trajectories").get_json()
+    assert listed["total"] == 0 and listed["items"] == []
+
+
+def test_refused_access_is_logged_as_denied(callers, tid, session):
+    caller = callers["coordinator_elsewhere"]
+    assert caller.get(f"trajectories/{tid}").status_code == 403
+    denied = session.query(AccessLogEntry).filter_by(action="denied", trajectory_id=tid).all()
+    assert [(e.username, e.channel) for e in denied] == [(caller.user.username, "api")]
+
+
+def test_programme_never_sees_a_pseudonym(callers, tid):
+    programme = callers["programme"]
+    for path in ("trajectories", f"trajectories/{tid}"):
+        response = programme.get(path)
+        assert response.status_code == 403
+    pseudonym = callers["coordinator"].get(f"trajectories/{tid}").get_json()["pseudonym"]
+    overview = programme.get("programme/overview?period=2021-H1").get_data(as_text=True)
+    assert pseudonym not in overview
