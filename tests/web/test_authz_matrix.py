@@ -7,7 +7,7 @@ posted empty, except where ``FORM_DATA`` gives data): 302 for a signed-out user 
 to the sign-in page, 403 is the product's refusal page.
 
 Routes under ``/api/`` are excluded on purpose: the API has its own bearer-token matrix in the
-API tests (tests/web/api). The exclusion is this one explicit prefix, nothing else.
+API tests (tests/api). The exclusion is this one explicit prefix, nothing else.
 """
 
 from __future__ import annotations
