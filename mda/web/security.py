@@ -16,6 +16,7 @@ from flask import Flask, current_app, flash, g, redirect, request, session, url_
 from flask_babel import gettext as _
 from flask_babel import refresh as babel_refresh
 from flask_login import current_user, logout_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from mda.services.authz import require_role
@@ -142,6 +143,14 @@ def no_store() -> None:
 
 
 def init_app(app: Flask) -> None:
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        # Behind gunicorn's reverse proxy the peer is the proxy: take the client's address from
+        # X-Forwarded-For (as many hops as there are trusted proxies), or every user would share
+        # one address and one sign-in throttle.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
     app.before_request(_fresh_request_state)
     app.before_request(_idle_and_forced_steps)
     app.after_request(_headers)

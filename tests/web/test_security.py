@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 import mda
 from mda.extensions import db
-from mda.models import AccessLogEntry
+from mda.models import AccessLogEntry, LoginAttempt
 from mda.services import totp
 from tests.support import factories
 from tests.web.conftest import csrf_token_of, sign_in
@@ -76,6 +76,20 @@ def test_throttle_message_is_in_dutch_by_default(client, session):
         sign_in(client, user.username, "wrong password!!")
     body = sign_in(client, user.username).get_data(as_text=True)
     assert "Te veel mislukte inlogpogingen" in body
+
+
+def test_throttling_counts_the_client_address_behind_a_trusted_proxy(app_with, session):
+    app = app_with(TRUSTED_PROXIES=1)
+    client = app.test_client()
+    client.post(
+        "/auth/login",
+        data={"username": "nobody-at-all", "password": "wrong password!!"},
+        headers={"X-Forwarded-For": "198.51.100.23"},
+    )
+    attempt = db.session.scalar(
+        select(LoginAttempt).where(LoginAttempt.username == "nobody-at-all")
+    )
+    assert attempt.remote_addr == "198.51.100.23"
 
 
 # --- idle time-out ----------------------------------------------------------------------
