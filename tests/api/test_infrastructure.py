@@ -30,6 +30,16 @@ def test_unknown_api_path_is_a_problem_not_a_page(client):
     assert page.status_code == 404 and page.mimetype == "text/html"
 
 
+def test_id_out_of_range_is_404_not_an_error(client, session):
+    from tests.api.conftest import issue
+
+    token = issue(client, factories.user(session)).get_json()["token"]
+    response = client.get(
+        f"{API}/trajectories/99999999999999999999", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert_problem(response, 404)
+
+
 def test_wrong_method_is_405_with_allowed_methods(client):
     response = client.delete(f"{API}/tokens")
     body = assert_problem(response, 405)

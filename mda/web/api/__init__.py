@@ -55,6 +55,7 @@ def register(app: Flask) -> None:
         {"type": "http", "scheme": "bearer", "description": "A token from POST /api/v1/tokens."},
     )
     api.register_blueprint(bp)
+    app.before_request(meta.routing_problem)
     # Bearer tokens travel in a header a browser never adds by itself: no CSRF to guard against.
     csrf.exempt(bp)
     app.extensions["mda.api"] = api

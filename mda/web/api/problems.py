@@ -2,8 +2,8 @@
 
 Handlers are registered on the API blueprint, one per HTTP status, so they take precedence
 over the pages' HTML error handlers for API requests and leave the pages alone. Requests that
-match no API route (unknown path, wrong method) reach the blueprint through its catch-all
-route in :mod:`mda.web.api.resources.meta`.
+match no API route (unknown path, wrong method) are answered by
+:func:`mda.web.api.resources.meta.routing_problem`.
 """
 
 from __future__ import annotations

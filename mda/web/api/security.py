@@ -18,9 +18,7 @@ from mda.services import tokens
 from mda.services.context import Actor
 
 # Endpoints that answer without a token: signing in, and the API's own description.
-PUBLIC_ENDPOINTS = frozenset(
-    {"api.issue_token", "api.openapi_json", "api.api_docs", "api.not_found"}
-)
+PUBLIC_ENDPOINTS = frozenset({"api.issue_token", "api.openapi_json", "api.api_docs"})
 
 
 class BearerRequired(Unauthorized):
@@ -54,7 +52,7 @@ def current_token() -> ApiToken:
 def expected_version() -> int | None:
     """The version in ``If-Match`` (``"3"``, ``3`` or ``W/"3"``); None when absent or ``*``."""
     raw = request.headers.get("If-Match")
-    if raw is None or raw.strip() in ("", "*"):
+    if raw is None or raw.strip() == "*":
         return None
     value = raw.strip()
     if value.startswith("W/"):

@@ -1,15 +1,14 @@
-"""The API describing itself: the OpenAPI document, a readable page of it, and the catch-all
-that answers unknown API paths and wrong methods as problem+json."""
+"""The API describing itself: the OpenAPI document, a readable page of it; and unknown API
+paths and wrong methods answered as problem+json."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import flask
 from flask import current_app, jsonify, render_template, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import Map, RequestRedirect
 
+from mda.web.api import problems
 from mda.web.api.blueprint import API_PREFIX, bp
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
@@ -21,13 +20,33 @@ def openapi_document() -> dict[str, Any]:
 
 
 @bp.route("/openapi.json", methods=["GET"], endpoint="openapi_json")
-@bp.doc(security=[], tags=["meta"], summary="This API's OpenAPI 3 document")
+@bp.doc(
+    security=[],
+    tags=["meta"],
+    summary="This API's OpenAPI 3 document",
+    responses={
+        "200": {
+            "description": "The document",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 def openapi_json() -> Any:
     return jsonify(openapi_document())
 
 
 @bp.route("/docs", methods=["GET"], endpoint="api_docs")
-@bp.doc(security=[], tags=["meta"], summary="This API's documentation as a page")
+@bp.doc(
+    security=[],
+    tags=["meta"],
+    summary="This API's documentation as a page",
+    responses={
+        "200": {
+            "description": "The page",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def api_docs() -> Any:
     spec = openapi_document()
     return render_template("api/docs.html", spec=spec, operations=_operations(spec))
@@ -109,40 +128,25 @@ def _response(code: str, response: dict[str, Any], components: dict[str, Any]) -
 # --- unknown paths and wrong methods ----------------------------------------------------
 
 
-def _api_routes() -> Map:
-    """The API's own routes (without the catch-all), to tell 404 from 405."""
-    cached = current_app.extensions.get("mda.api_routes")
-    if cached is None:
-        rules = [
-            rule.empty()
-            for rule in current_app.url_map.iter_rules()
-            if rule.endpoint.startswith("api.") and rule.endpoint != "api.not_found"
-        ]
-        cached = Map(rules, strict_slashes=current_app.url_map.strict_slashes)
-        current_app.extensions["mda.api_routes"] = cached
-    return cached
+def routing_problem() -> Any:
+    """App ``before_request``: an API path that matched no route answers problem+json.
 
-
-def not_found(path: str = "") -> Any:
-    adapter = _api_routes().bind("localhost")
-    try:
-        adapter.match(request.path, method=request.method)
-    except MethodNotAllowed as exc:
-        raise MethodNotAllowed(
-            valid_methods=exc.valid_methods,
-            description=f"{request.method} is not allowed on {request.path}.",
-        ) from None
-    except (NotFound, RequestRedirect):  # a redirect: the path lacks a trailing slash
-        pass
-    raise NotFound(f"No API resource at {request.path}; see {API_PREFIX}/docs.")
-
-
-# Registered with Flask's own add_url_rule so it stays out of the OpenAPI document.
-for _rule in ("", "/<path:path>"):
-    flask.Blueprint.add_url_rule(
-        bp,
-        _rule,
-        "not_found",
-        not_found,
-        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-    )
+    A request that matches no route belongs to no blueprint, so the API blueprint's error
+    handlers would never see it (nor would a converter's refusal, such as an id out of range);
+    it is answered here, before Flask raises the routing error for the pages' handlers.
+    """
+    exc = request.routing_exception
+    if exc is None or not (request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")):
+        return None
+    if isinstance(exc, MethodNotAllowed):
+        return problems.http_error(
+            MethodNotAllowed(
+                valid_methods=exc.valid_methods,
+                description=f"{request.method} is not allowed on {request.path}.",
+            )
+        )
+    if isinstance(exc, NotFound):
+        return problems.http_error(
+            NotFound(f"No API resource at {request.path}; see {API_PREFIX}/docs.")
+        )
+    return None  # a redirect (a missing trailing slash) goes its usual way

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from marshmallow import RAISE
+
 from mda.extensions import db
 from mda.services import regions as region_service
 from mda.web.api.blueprint import bp
@@ -12,7 +14,7 @@ from mda.web.api.security import current_actor
 
 
 @bp.route("/programme/overview", methods=["GET"], endpoint="programme_overview")
-@bp.arguments(PeriodQuerySchema, location="query")
+@bp.arguments(PeriodQuerySchema, location="query", unknown=RAISE)
 @bp.response(200, OverviewSchema)
 @bp.doc(tags=["programme"])
 def programme_overview(query: dict[str, Any]) -> dict[str, Any]:

@@ -38,7 +38,7 @@ IF_MATCH = {
     "name": "If-Match",
     "required": False,
     "description": "The version you read (its ETag); a stale one answers 409.",
-    "schema": {"type": "string", "pattern": r'^(W/)?"?[0-9]{1,9}"?$'},
+    "schema": {"type": "string", "pattern": r'^(\*|(W/)?"?[0-9]{1,9}"?)$'},
 }
 
 

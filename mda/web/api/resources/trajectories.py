@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from flask import url_for
+from marshmallow import RAISE
 
 from mda.extensions import db
 from mda.models import Trajectory
@@ -112,7 +113,7 @@ def lookup_trajectory(data: dict[str, Any]) -> Any:
 
 
 @bp.route("/trajectories", methods=["GET"], endpoint="list_trajectories")
-@bp.arguments(TrajectoryListQuerySchema, location="query")
+@bp.arguments(TrajectoryListQuerySchema, location="query", unknown=RAISE)
 @bp.response(200, TrajectoryPageSchema)
 @bp.doc(tags=TAGS)
 def list_trajectories(query: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +141,9 @@ def list_trajectories(query: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@bp.route("/trajectories/<int:trajectory_id>", methods=["GET"], endpoint="get_trajectory")
+@bp.route(
+    "/trajectories/<int(max=2147483647):trajectory_id>", methods=["GET"], endpoint="get_trajectory"
+)
 @bp.response(200, TrajectorySchema)
 @bp.doc(tags=TAGS)
 def get_trajectory(trajectory_id: int) -> Any:
@@ -154,7 +157,7 @@ def get_trajectory(trajectory_id: int) -> Any:
 
 
 @bp.route(
-    "/trajectories/<int:trajectory_id>/checklist/<string:item>",
+    "/trajectories/<int(max=2147483647):trajectory_id>/checklist/<string:item>",
     methods=["PUT"],
     endpoint="set_checklist_item",
     parameters=[CHECKLIST_ITEM],
@@ -185,7 +188,9 @@ def set_checklist_item(data: dict[str, Any], trajectory_id: int, item: str) -> A
 
 
 @bp.route(
-    "/trajectories/<int:trajectory_id>/transitions", methods=["POST"], endpoint="fire_trigger"
+    "/trajectories/<int(max=2147483647):trajectory_id>/transitions",
+    methods=["POST"],
+    endpoint="fire_trigger",
 )
 @bp.arguments(TransitionSchema)
 @bp.response(200, TrajectorySchema)
@@ -212,7 +217,7 @@ def fire_trigger(data: dict[str, Any], trajectory_id: int) -> Any:
 
 
 @bp.route(
-    "/trajectories/<int:trajectory_id>/measurements",
+    "/trajectories/<int(max=2147483647):trajectory_id>/measurements",
     methods=["POST"],
     endpoint="record_measurement",
 )
@@ -239,7 +244,7 @@ def record_measurement(data: dict[str, Any], trajectory_id: int) -> Any:
 
 
 @bp.route(
-    "/trajectories/<int:trajectory_id>/coordinator",
+    "/trajectories/<int(max=2147483647):trajectory_id>/coordinator",
     methods=["PUT"],
     endpoint="assign_coordinator",
 )
@@ -262,7 +267,9 @@ def assign_coordinator(data: dict[str, Any], trajectory_id: int) -> Any:
 
 
 @bp.route(
-    "/trajectories/<int:trajectory_id>/suspension", methods=["PUT"], endpoint="suspend_trajectory"
+    "/trajectories/<int(max=2147483647):trajectory_id>/suspension",
+    methods=["PUT"],
+    endpoint="suspend_trajectory",
 )
 @bp.arguments(SuspendSchema)
 @bp.response(200, TrajectorySchema)
@@ -283,7 +290,7 @@ def suspend_trajectory(data: dict[str, Any], trajectory_id: int) -> Any:
 
 
 @bp.route(
-    "/trajectories/<int:trajectory_id>/suspension",
+    "/trajectories/<int(max=2147483647):trajectory_id>/suspension",
     methods=["DELETE"],
     endpoint="resume_trajectory",
 )
@@ -298,7 +305,9 @@ def resume_trajectory(trajectory_id: int) -> Any:
 
 
 @bp.route(
-    "/trajectories/<int:trajectory_id>/transfer", methods=["POST"], endpoint="transfer_trajectory"
+    "/trajectories/<int(max=2147483647):trajectory_id>/transfer",
+    methods=["POST"],
+    endpoint="transfer_trajectory",
 )
 @bp.arguments(TransferSchema)
 @bp.response(200, TrajectorySummarySchema)
