@@ -96,7 +96,8 @@ def _fields(schema: dict[str, Any], schemas: dict[str, Any]) -> list[dict[str, A
     required = set(resolved.get("required", []))
     out = []
     for field, prop in resolved.get("properties", {}).items():
-        kind = prop.get("type") or _ref_name(prop) or "object"
+        kind = prop.get("type") or ("string" if prop.get("enum") else None)
+        kind = kind or _ref_name(prop) or "object"
         if kind == "array":
             kind = f"list of {prop.get('items', {}).get('type') or _ref_name(prop) or 'object'}"
         enum = prop.get("enum") or prop.get("items", {}).get("enum")
