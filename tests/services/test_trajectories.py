@@ -361,4 +361,3 @@ def test_replaying_the_event_log_gives_the_row(session, coordinator, act):
     row = session.get(Trajectory, trajectory.id)
     assert row.relapses == 1 and row.reentries == 1
     assert svc.replay_events(session, row).snapshot() == svc.current_facts(row).snapshot()
-
