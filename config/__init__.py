@@ -60,6 +60,12 @@ class BaseConfig:
     LANGUAGES = ("nl", "en")
     BABEL_DEFAULT_TIMEZONE = "Europe/Amsterdam"
 
+    # Screening (building block 2): all required criteria met and at least SCREENING_MIN_OTHERS
+    # of the others.
+    SCREENING_REQUIRED = ("multiple_life_domains", "interrelated_problems")
+    SCREENING_OTHERS = ("intergenerational", "severe_or_persistent", "needs_care_and_justice")
+    SCREENING_MIN_OTHERS = 1
+
     # Disclosure control (DESIGN.md section 7).
     DISCLOSURE_THRESHOLD = 10
     DISCLOSURE_ROUNDING_BASE = 5

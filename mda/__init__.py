@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         Path(instance_path).mkdir(parents=True, exist_ok=True)
         instance_secrets.fill_embedded_defaults(app.config, instance_path)
     check_required(app.config)
+    _check_workflow_settings(app)
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -43,6 +44,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         upgrade_database(app)
     return app
+
+
+def _check_workflow_settings(app: Flask) -> None:
+    from config import ConfigError
+    from mda.services.trajectories import screening_rule
+
+    try:
+        screening_rule(app.config)
+    except ValueError as exc:
+        raise ConfigError(f"MDA_SCREENING_*: {exc}") from None
 
 
 def _init_extensions(app: Flask) -> None:

@@ -56,7 +56,7 @@ def test_mda_run_serves_pages_runs_tasks_and_stops_cleanly(tmp_path):
     )
     try:
         assert wait_for_port(port, timeout=60), "the web server did not come up"
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/auth/login", timeout=10) as resp:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/auth/login", timeout=60) as resp:
             assert resp.status == 200
             assert b'name="password"' in resp.read()
 

@@ -8,6 +8,7 @@ module loads, checks and writes. A change made against a stale version is a :cla
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -97,6 +98,21 @@ def _check_version(trajectory: Trajectory, expected_version: int | None) -> None
             f"{expected_version}: someone changed it in the meantime; reload and try again.",
             {"version": trajectory.version, "expected_version": expected_version},
         )
+
+
+def screening_rule(config: Mapping[str, Any] | None = None) -> workflow.ScreeningRule:
+    """The inclusion rule from the settings (``MDA_SCREENING_*``), defaults as DESIGN.md."""
+    if config is None:
+        from flask import current_app, has_app_context
+
+        # Outside an app (scripts, pure service tests) the defaults of DESIGN.md apply.
+        config = current_app.config if has_app_context() else {}
+    default = workflow.DEFAULT_SCREENING_RULE
+    return workflow.ScreeningRule.from_settings(
+        config.get("SCREENING_REQUIRED", default.required),
+        config.get("SCREENING_OTHERS", default.others),
+        int(config.get("SCREENING_MIN_OTHERS", default.min_others)),
+    )
 
 
 def _facts(trajectory: Trajectory) -> workflow.TrajectoryFacts:
@@ -496,6 +512,7 @@ def fire_trigger(
                 closure_reason=closure_reason,
                 incident_date=incident_date,
                 referred_back_to=referred_back_to,
+                screening_rule=screening_rule(),
             )
         except workflow.Refused as refused:
             raise _refused(actor, trajectory, trigger, refused.unmet) from None
@@ -758,11 +775,12 @@ def trajectory_view(session: Session, actor: Actor, trajectory: Trajectory) -> d
         for spec in workflow.checklist_for(trajectory.state)
     ]
     triggers = []
+    now, rule = utcnow(), screening_rule()
     for name in workflow.TRIGGER_NAMES:
         sources = workflow.TRIGGERS[name][0]
         if trajectory.state not in sources:
             continue
-        unmet = workflow.unmet_conditions(facts, name, now=utcnow())
+        unmet = workflow.unmet_conditions(facts, name, now=now, screening_rule=rule)
         triggers.append({"name": name, "allowed": not unmet, "unmet": unmet})
     deadline_list = session.scalars(
         select(Deadline).where(Deadline.trajectory_id == trajectory.id).order_by(Deadline.due_at)

@@ -77,5 +77,9 @@ class SharedMachine:
         )
         graph = graph_machine.get_graph()
         if fmt == "mermaid":
-            return graph.draw(None)
+            # transitions styles the machine's current state as "active"; a definition has no
+            # current state, so drop the styling rather than highlight the initial state.
+            lines = graph.draw(None).splitlines()
+            kept = [ln for ln in lines if not ln.strip().startswith(("classDef ", "Class "))]
+            return "\n".join(kept) + "\n"
         return graph.pipe(format="svg")

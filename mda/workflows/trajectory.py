@@ -103,6 +103,24 @@ class ScreeningRule:
     def criteria(self) -> tuple[str, ...]:
         return self.required + self.others
 
+    @classmethod
+    def from_settings(
+        cls, required: Iterable[str], others: Iterable[str], min_others: int
+    ) -> ScreeningRule:
+        """A rule from settings, refusing unknown criteria or an impossible minimum."""
+        required, others = tuple(required), tuple(others)
+        known = {spec.key for spec in SCREENING_CRITERIA}
+        unknown = sorted((set(required) | set(others)) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown screening criteria {', '.join(unknown)}; use {', '.join(sorted(known))}"
+            )
+        if set(required) & set(others):
+            raise ValueError("a screening criterion cannot be both required and optional")
+        if not 0 <= min_others <= len(others):
+            raise ValueError(f"the minimum of optional criteria must be 0 to {len(others)}")
+        return cls(required=required, others=others, min_others=min_others)
+
     def unmet(self, checklist: Mapping[str, bool | None]) -> list[str]:
         unassessed = [key for key in self.criteria if checklist.get(key) is None]
         if unassessed:
