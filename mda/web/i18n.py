@@ -1,11 +1,11 @@
-"""Language: the user's choice in the session, else the browser's, else Dutch; and labels.
+"""Language: the user's choice in the session, else Dutch (the product's default); and labels.
 
 English is the source language of the messages; the Dutch catalogue is in mda/translations.
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -36,9 +36,9 @@ def select_locale() -> str | None:
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
-    return request.accept_languages.best_match(languages) or current_app.config.get(
-        "BABEL_DEFAULT_LOCALE", "nl"
-    )
+    # Dutch by default, whatever the browser prefers: the product's terms are Dutch, and a
+    # browser set to English is common among professionals who still work in Dutch.
+    return current_app.config.get("BABEL_DEFAULT_LOCALE", "nl")
 
 
 def role_label(role: Role | str | None) -> str:

@@ -257,7 +257,8 @@ def test_409_page(tmp_path):
 
 
 def test_language_switch(client):
-    assert "Inloggen" in client.get("/auth/login").get_data(as_text=True)
+    english_browser = {"Accept-Language": "en-US,en;q=0.9"}
+    assert "Inloggen" in client.get("/auth/login", headers=english_browser).get_data(as_text=True)
     response = client.post("/language", data={"lang": "en", "next": "/auth/login"})
     assert response.headers["Location"] == "/auth/login"
     assert "Sign in" in client.get("/auth/login").get_data(as_text=True)
