@@ -54,6 +54,8 @@ class BaseConfig:
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
     LOGIN_MAX_FAILURES_PER_ADDRESS = 20
     LOGIN_THROTTLE_WINDOW_MINUTES = 15
+    # Failed and successful sign-in attempts are deleted after this many days.
+    LOGIN_ATTEMPT_RETENTION_DAYS = 30
 
     # Language: Dutch by default, English available.
     BABEL_DEFAULT_LOCALE = "nl"

@@ -45,6 +45,10 @@ def celery_init_app(app: Flask) -> Celery:
                 "task": "mda.heartbeat",
                 "schedule": float(app.config.get("SWEEP_INTERVAL_SECONDS", 60.0)),
             },
+            "prune-login-attempts": {
+                "task": "mda.prune_login_attempts",
+                "schedule": 6 * 3600.0,
+            },
         },
     }
     celery_app.config_from_object(conf)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import socket
-from datetime import datetime
 
 from celery import shared_task
+from flask import current_app
 
 from mda.extensions import db
-from mda.models import WorkerHeartbeat, utcnow
+from mda.models import utcnow
+from mda.services import system
 
 
 @shared_task(name="mda.ping")
@@ -20,13 +21,15 @@ def ping(token: str) -> dict[str, str]:
 @shared_task(name="mda.heartbeat", ignore_result=True)
 def heartbeat() -> str:
     """Record that beat and a worker are running (shown as reminder health); idempotent."""
-    name = f"worker@{socket.gethostname()}"
-    now: datetime = utcnow()
-    session = db.session
-    row = session.get(WorkerHeartbeat, name)
-    if row is None:
-        session.add(WorkerHeartbeat(name=name, last_seen_at=now))
-    else:
-        row.last_seen_at = now
-    session.commit()
-    return now.isoformat()
+    return system.record_heartbeat(db.session, f"worker@{socket.gethostname()}").isoformat()
+
+
+@shared_task(name="mda.prune_login_attempts", ignore_result=True)
+def prune_login_attempts() -> int:
+    """Drop sign-in attempts past their retention (MDA_LOGIN_ATTEMPT_RETENTION_DAYS)."""
+    config = current_app.config
+    return system.prune_login_attempts(
+        db.session,
+        retention_days=int(config["LOGIN_ATTEMPT_RETENTION_DAYS"]),
+        throttle_window_minutes=int(config["LOGIN_THROTTLE_WINDOW_MINUTES"]),
+    )
