@@ -54,6 +54,8 @@ class BaseConfig:
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
     LOGIN_MAX_FAILURES_PER_ADDRESS = 20
     LOGIN_THROTTLE_WINDOW_MINUTES = 15
+    # Reverse proxies in front of the app whose X-Forwarded-For is trusted (0: none).
+    TRUSTED_PROXIES = 0
     # Failed and successful sign-in attempts are deleted after this many days.
     LOGIN_ATTEMPT_RETENTION_DAYS = 30
 
