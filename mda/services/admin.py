@@ -13,6 +13,7 @@ from mda.services.audit import log_access
 from mda.services.authz import require_role
 from mda.services.context import Actor
 from mda.services.errors import NotFound, ValidationError
+from mda.services.text import require_clean_text
 from mda.services.uow import unit_of_work
 from mda.vocabulary import AccessAction, DeadlineKind, DueUnit, Role
 
@@ -36,6 +37,7 @@ def get_organisation(session: Session, actor: Actor, organisation_id: int) -> Or
 def _check_organisation(
     session: Session, name: str, region_code: str | None, exclude_id: int | None
 ) -> tuple[str, str | None]:
+    require_clean_text({"name": name})
     name = " ".join(name.split())
     if not 2 <= len(name) <= 120:
         raise ValidationError("A name is 2-120 characters.", {"name": "length"})
@@ -62,6 +64,7 @@ def save_organisation(
     """Create an organisation, or change one when ``organisation_id`` is given."""
     with unit_of_work(session):
         require_role(actor, Role.ADMIN)
+        require_clean_text({"kind": kind})
         name, code = _check_organisation(session, name, region_code, organisation_id)
         if organisation_id is None:
             organisation = Organisation()

@@ -21,6 +21,7 @@ from mda.services.audit import log_access
 from mda.services.authz import require_role
 from mda.services.context import Actor
 from mda.services.errors import ValidationError
+from mda.services.text import text_problem
 from mda.services.uow import unit_of_work
 from mda.vocabulary import AccessAction, Role
 
@@ -65,10 +66,14 @@ class AccessLogFilter:
         errors: dict[str, str] = {}
         traj = None
         if trajectory_id and trajectory_id.strip():
-            if trajectory_id.strip().isdigit():
-                traj = int(trajectory_id.strip())
+            raw_id = trajectory_id.strip()
+            # ASCII digits only ("²".isdigit() is true) and within the id column's range.
+            if raw_id.isascii() and raw_id.isdigit() and int(raw_id) <= 2**31 - 1:
+                traj = int(raw_id)
             else:
                 errors["trajectory_id"] = "a whole number"
+        if username and (problem := text_problem(username)):
+            errors["username"] = problem
         act = None
         if action:
             try:

@@ -18,6 +18,7 @@ from mda.models import LoginAttempt, User, utcnow
 from mda.services import totp
 from mda.services.errors import DomainError
 from mda.services.passwords import hash_password, needs_rehash, verify_password
+from mda.services.text import sanitise
 from mda.services.uow import unit_of_work
 
 # Verified against when the username is unknown, so both cases take the same time.
@@ -69,7 +70,8 @@ class ThrottleLimits:
 
 
 def _normalise(username: str) -> str:
-    return username.strip().lower()[:64]
+    # Sanitised: the attempt is recorded even for a name no account can have.
+    return sanitise(username.strip().lower()[:64])
 
 
 def check_throttle(
@@ -165,7 +167,7 @@ def verify_second_factor(session: Session, user: User, code: str, remote_addr: s
 def load_session_user(session: Session, token: str) -> User | None:
     """Flask-Login's loader: the id and the session token must both match."""
     user_id, _, session_token = token.partition(":")
-    if not user_id.isdigit() or not session_token:
+    if not (user_id.isascii() and user_id.isdigit() and len(user_id) < 10) or not session_token:
         return None
     user = session.get(User, int(user_id))
     if user is None or not user.active or user.session_token != session_token:

@@ -45,21 +45,32 @@ def open_deadlines(session: Session, trajectory: Trajectory) -> list[Deadline]:
 
 
 def open_deadline(
-    session: Session, trajectory: Trajectory, kind: DeadlineKind, start: datetime
+    session: Session,
+    trajectory: Trajectory,
+    kind: DeadlineKind,
+    start: datetime,
+    open_kinds: set[DeadlineKind] | None = None,
 ) -> Deadline | None:
-    """Open a ``kind`` deadline from ``start``; an open one of that kind is kept as it is."""
+    """Open a ``kind`` deadline from ``start``; an open one of that kind is kept as it is.
+
+    ``open_kinds``, when the caller has the trajectory's open deadlines at hand, saves the
+    query for an existing one.
+    """
     rule = rule_for(session, kind)
     if rule is None or not rule.enabled:
         return None
-    existing = session.scalar(
-        select(Deadline).where(
-            Deadline.trajectory_id == trajectory.id,
-            Deadline.kind == kind,
-            Deadline.status == DeadlineStatus.OPEN,
+    if open_kinds is None:
+        existing = session.scalar(
+            select(Deadline.id).where(
+                Deadline.trajectory_id == trajectory.id,
+                Deadline.kind == kind,
+                Deadline.status == DeadlineStatus.OPEN,
+            )
         )
-    )
-    if existing is not None:
-        return existing
+        if existing is not None:
+            return None
+    elif kind in open_kinds:
+        return None
     due = due_moment(start, rule.amount, rule.unit)
     deadline = Deadline(
         trajectory_id=trajectory.id,
@@ -82,14 +93,15 @@ def close_deadlines(
     status: DeadlineStatus,
     now: datetime,
     actor_id: int | None,
+    rows: list[Deadline] | None = None,
 ) -> list[Deadline]:
     """Mark the open deadlines of ``kinds`` as met or cancelled."""
     kinds = set(kinds)
     if not kinds:
         return []
     closed = []
-    for deadline in open_deadlines(session, trajectory):
-        if deadline.kind in kinds:
+    for deadline in open_deadlines(session, trajectory) if rows is None else rows:
+        if deadline.kind in kinds and deadline.status is DeadlineStatus.OPEN:
             deadline.status = status
             deadline.closed_at = now
             deadline.closed_by_id = actor_id
@@ -105,13 +117,25 @@ def apply_changes(
     now: datetime,
     actor_id: int | None,
 ) -> dict[str, list[str]]:
-    """Meet, cancel, then open, as the workflow said; returns what happened, for the event."""
-    met = close_deadlines(session, trajectory, changes.meet, DeadlineStatus.MET, now, actor_id)
-    cancelled = close_deadlines(
-        session, trajectory, changes.cancel, DeadlineStatus.CANCELLED, now, actor_id
+    """Meet, cancel, then open, as the workflow said; returns what happened, for the event.
+
+    The trajectory's open deadlines are read once and worked on in memory (this runs on every
+    transition: see bench/w1_transitions.py).
+    """
+    rows = open_deadlines(session, trajectory)
+    met = close_deadlines(
+        session, trajectory, changes.meet, DeadlineStatus.MET, now, actor_id, rows
     )
-    session.flush()
-    opened = [d for kind in changes.open if (d := open_deadline(session, trajectory, kind, now))]
+    cancelled = close_deadlines(
+        session, trajectory, changes.cancel, DeadlineStatus.CANCELLED, now, actor_id, rows
+    )
+    open_kinds = {d.kind for d in rows if d.status is DeadlineStatus.OPEN}
+    opened = []
+    for kind in changes.open:
+        deadline = open_deadline(session, trajectory, kind, now, open_kinds)
+        if deadline is not None:
+            opened.append(deadline)
+            open_kinds.add(kind)
     return {
         "met": sorted({d.kind.value for d in met}),
         "cancelled": sorted({d.kind.value for d in cancelled}),

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from mda.services.errors import IdentifierFound
+from mda.services.text import require_clean_text
 
 # 9 digits, or 8 (a BSN with its leading zero dropped), alone or in groups of 3.
 _BSN = re.compile(r"(?<![\d-])(\d{3}[ .]?\d{3}[ .]?\d{3}|\d{8})(?![\d-])")
@@ -103,7 +104,8 @@ def find_identifiers(text: str | None, today: date | None = None) -> list[str]:
 
 def check_free_text(fields: dict[str, str | None] | Iterable[tuple[str, str | None]]) -> None:
     """Raise :class:`IdentifierFound` naming every field and what was found in it."""
-    items = fields.items() if isinstance(fields, dict) else fields
+    items = list(fields.items() if isinstance(fields, dict) else fields)
+    require_clean_text(items)
     problems = {}
     for name, value in items:
         found = find_identifiers(value)

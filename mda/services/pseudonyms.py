@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mda.services.errors import ValidationError
+from mda.services.text import require_clean_text
 
 # Case, whitespace and the usual separators do not make a different reference:
 # "VT-2021/00123", "vt 2021 00123" and "vt202100123" are the same file number.
@@ -78,6 +79,7 @@ def normalise(reference: str) -> str:
     """Unicode-normalised, case-folded, without whitespace or separators."""
     if not isinstance(reference, str):
         raise ValidationError("The reference must be text.", {"reference": "not text"})
+    require_clean_text({"reference": reference})
     value = _SEPARATORS.sub("", unicodedata.normalize("NFKC", reference).casefold())
     if len(value) < MIN_LENGTH:
         raise ValidationError(

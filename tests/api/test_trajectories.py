@@ -208,6 +208,10 @@ def test_unknown_trigger_and_checklist_item_name_the_allowed_ones(coordinator):
         ({**NEW, "coordinator_id": "7"}, "coordinator_id"),
         ({**NEW, "name": "J. Jansen"}, "name"),
         ({k: v for k, v in NEW.items() if k != "reference"}, "reference"),
+        # Text no database can store: a 500 on PostgreSQL if it got that far.
+        ({**NEW, "reference": "VT-12\x0034"}, "reference"),
+        ({**NEW, "reference": "VT-12\ud800x34"}, "reference"),
+        ({**NEW, "violence_types": ["partner_violence\x00"]}, "violence_types"),
     ],
 )
 def test_bad_registration_is_422_and_writes_nothing(coordinator, session, body, field):

@@ -159,6 +159,11 @@ def test_auditor_filters_and_exports_the_access_log(app, session):
     body = client.get("/audit/access-log?trajectory_id=42&action=change").get_data(as_text=True)
     assert "1 regel" in body
     assert client.get("/audit/access-log?trajectory_id=abc").status_code == 422
+    # Values that once reached the database as they were: now a clear 422, not a 500.
+    for query in ("trajectory_id=%C2%B2", "trajectory_id=99999999999", "username=a%00b"):
+        assert client.get(f"/audit/access-log?{query}").status_code == 422, query
+    for page in ("%C2%B2", "99999999999999999999999"):
+        assert client.get(f"/audit/access-log?page={page}").status_code == 200, page
 
     response = client.get(f"/audit/access-log.csv?trajectory_id=42&username={coordinator.username}")
     assert response.status_code == 200

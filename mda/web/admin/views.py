@@ -38,7 +38,8 @@ def _user_form(**kwargs) -> UserForm:
 
 def _organisation_id(form: UserForm) -> int | None:
     value = form.organisation_id.data
-    return int(value) if value and value.isdigit() else None
+    # The choices are ids; anything else (including "²", a digit to str.isdigit) is none.
+    return int(value) if value and value.isascii() and value.isdigit() else None
 
 
 def _field_errors(form, exc: ValidationError) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from mda.services.text import text_problem
 from mda.vocabulary import (
     REPORT_INDICATORS,
     BlockStatus,
@@ -74,10 +75,25 @@ def text(max_length: int, **kwargs: Any) -> fields.String:
 
 
 class StrictSchema(ma.Schema):
-    """Unknown fields are an error, not silently dropped."""
+    """Unknown fields are an error, not silently dropped; so is text no database can store."""
 
     class Meta:
         unknown = ma.RAISE
+
+    @ma.pre_load
+    def refuse_unstorable_text(self, data: Any, **_kwargs: Any) -> Any:
+        if isinstance(data, dict):
+            errors = {}
+            for key, value in data.items():
+                values = value if isinstance(value, list) else [value]
+                for item in values:
+                    problem = isinstance(item, str) and text_problem(item)
+                    if problem:
+                        errors[str(key)] = [f"The text {problem}."]
+                        break
+            if errors:
+                raise ma.ValidationError(errors)
+        return data
 
 
 # --- problems ---------------------------------------------------------------------------

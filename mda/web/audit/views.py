@@ -29,9 +29,8 @@ def access_log():
         error = exc
         filters = audit_query.AccessLogFilter()
     page = request.args.get("page", "1")
-    result = audit_query.search_access_log(
-        db.session, current_actor(), filters, int(page) if page.isdigit() else 1
-    )
+    number = int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1
+    result = audit_query.search_access_log(db.session, current_actor(), filters, number)
     return render_template(
         "audit/access_log.html",
         result=result,

@@ -1,0 +1,46 @@
+"""Text that a database cannot store, or that no person typed: refused with a clear message.
+
+PostgreSQL refuses NUL characters in text, and a lone UTF-16 surrogate cannot be encoded at
+all; left alone, either turns a bad request into a server error. Control characters other than
+tab and line breaks have no place in the product's text either.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from mda.services.errors import ValidationError
+
+_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def text_problem(value: str) -> str | None:
+    """What is wrong with ``value``, or None when it is storable, ordinary text."""
+    match = _BAD.search(value)
+    if match is None:
+        return None
+    char = match.group()
+    if "\ud800" <= char <= "\udfff":
+        return "contains invalid Unicode (a lone surrogate)"
+    return f"contains a control character (U+{ord(char):04X})"
+
+
+def require_clean_text(fields: dict[str, str | None] | Iterable[tuple[str, str | None]]) -> None:
+    """Raise :class:`ValidationError` naming every field whose text cannot be accepted."""
+    items = fields.items() if isinstance(fields, dict) else fields
+    problems = {
+        name: problem
+        for name, value in items
+        if isinstance(value, str) and (problem := text_problem(value))
+    }
+    if problems:
+        raise ValidationError(
+            "; ".join(f"{name} {problem}" for name, problem in problems.items()) + ".",
+            problems,
+        )
+
+
+def sanitise(value: str) -> str:
+    """Replace what :func:`text_problem` objects to, for text that is only recorded."""
+    return _BAD.sub("\ufffd", value)
