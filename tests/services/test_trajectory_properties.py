@@ -1,7 +1,8 @@
 """Property: random trigger sequences with random checklist changes keep the trajectory sound.
 
 Always a valid state, the version counts the accepted changes (one event each, ``seq`` equal to
-the version), and replaying the event log reproduces the row. Runs on SQLite, in its own
+the version), and replaying the event log reproduces the row. Each walk starts at a random
+state of the path, so later phases are explored too. Runs on SQLite, in its own
 transaction that is rolled back at the end.
 """
 
@@ -20,7 +21,7 @@ from mda.services import trajectories as svc
 from mda.services.errors import DomainError
 from mda.vocabulary import ClosureReason, TrajectoryState
 from mda.workflows import trajectory as wf
-from tests.services.steps import FORWARD
+from tests.services.steps import FORWARD, PATH, drive
 from tests.support import factories
 
 CLOSURES = [None, *(r.value for r in ClosureReason)]
@@ -61,13 +62,17 @@ def sqlite_session(sqlite_engine):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(steps=st.lists(step, min_size=15, max_size=60))
-def test_random_sequences_keep_the_trajectory_sound(sqlite_session, steps):
+@given(start=st.sampled_from(PATH), steps=st.lists(step, min_size=15, max_size=60))
+def test_random_sequences_keep_the_trajectory_sound(sqlite_session, start, steps):
     session = sqlite_session
     coordinator = factories.user(session)
     act = factories.actor(coordinator)
     trajectory = factories.trajectory(session, coordinator)
-    accepted = 0
+    # Start the random walk anywhere on the path, so the later phases (risk, recovery,
+    # aftercare: relapse and reopen) are explored as often as the intake.
+    trajectory = drive(session, act, trajectory, start)
+    event(f"started in {start.value}")
+    accepted = trajectory.version - 1
 
     def attempt(call, *args, **kwargs):
         nonlocal accepted
