@@ -62,3 +62,14 @@ class TransitionRefused(DomainError):
         )
         self.trigger = trigger
         self.unmet = list(unmet)
+
+
+def parse_enum(enum_cls: Any, value: Any, field: str) -> Any:
+    """``enum_cls(value)``, or a :class:`ValidationError` naming the field and allowed values."""
+    try:
+        return enum_cls(value)
+    except ValueError:
+        known = ", ".join(member.value for member in enum_cls)
+        raise ValidationError(
+            f"{field} {value!r} is not one of {known}.", {field: f"one of {known}"}
+        ) from None

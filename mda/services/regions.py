@@ -15,23 +15,19 @@ from sqlalchemy.orm import Session, selectinload
 from mda.models import HalfYearReport, Region, RegionStatusChange, utcnow
 from mda.services.authz import require_region, require_role
 from mda.services.context import Actor
-from mda.services.errors import Conflict, NotFound, TransitionRefused, ValidationError
+from mda.services.errors import (
+    Conflict,
+    NotFound,
+    TransitionRefused,
+    ValidationError,
+    parse_enum,
+)
 from mda.services.identifiers import check_free_text
 from mda.services.uow import unit_of_work
 from mda.vocabulary import REPORT_INDICATORS, BlockStatus, MdaStatus, Role
 from mda.workflows import region as workflow
 
 PERIOD_RE = re.compile(r"^(\d{4})-H([12])$")
-
-
-def _enum(enum_cls: Any, value: Any, field: str) -> Any:
-    try:
-        return enum_cls(value)
-    except ValueError:
-        known = ", ".join(m.value for m in enum_cls)
-        raise ValidationError(
-            f"{field} {value!r} is not one of {known}.", {field: f"one of {known}"}
-        ) from None
 
 
 def parse_period(period: str) -> tuple[int, int]:
@@ -133,8 +129,8 @@ def update_implementation(
                     f"Building block {block!r} does not exist; blocks are 1 to 5.",
                     {"blocks": "1 to 5"},
                 )
-            new_blocks[number] = _enum(BlockStatus, value, f"block {number}")
-        target = _enum(MdaStatus, status, "status") if status else region.mda_status
+            new_blocks[number] = parse_enum(BlockStatus, value, f"block {number}")
+        target = parse_enum(MdaStatus, status, "status") if status else region.mda_status
         facts = workflow.RegionFacts(
             status=region.mda_status,
             blocks={b.block: b.status for b in region.building_blocks} | new_blocks,
@@ -206,7 +202,7 @@ def upsert_report(
                 HalfYearReport.region_code == region.code, HalfYearReport.period == period
             )
         )
-        status = _enum(MdaStatus, mda_status, "mda_status") if mda_status else None
+        status = parse_enum(MdaStatus, mda_status, "mda_status") if mda_status else None
         if report is None:
             report = HalfYearReport(
                 region_code=region.code,

@@ -30,7 +30,13 @@ from mda.services import deadlines as deadline_rows
 from mda.services.audit import access_entry, log_access
 from mda.services.authz import require_region, require_role, require_trajectory_access
 from mda.services.context import Actor
-from mda.services.errors import Conflict, NotFound, TransitionRefused, ValidationError
+from mda.services.errors import (
+    Conflict,
+    NotFound,
+    TransitionRefused,
+    ValidationError,
+    parse_enum,
+)
 from mda.services.identifiers import check_free_text
 from mda.services.pseudonyms import (
     PseudonymKeys,
@@ -65,16 +71,6 @@ MAX_PER_PAGE = 200
 
 
 # --- helpers ----------------------------------------------------------------------------
-
-
-def _enum(enum_cls: Any, value: Any, field: str) -> Any:
-    try:
-        return enum_cls(value)
-    except ValueError:
-        known = ", ".join(member.value for member in enum_cls)
-        raise ValidationError(
-            f"{field} {value!r} is not one of {known}.", {field: f"one of {known}"}
-        ) from None
 
 
 def _load(session: Session, actor: Actor, trajectory_id: int, action: AccessAction) -> Trajectory:
@@ -244,13 +240,15 @@ def register_referral(
         if session.get(Region, region) is None:
             raise ValidationError(f"Unknown region {region!r}.", {"region": "unknown"})
         require_region(actor, region)
-        source = _enum(ReferralSource, referral_source, "referral_source")
-        bucket = _enum(ChildrenBucket, children, "children")
+        source = parse_enum(ReferralSource, referral_source, "referral_source")
+        bucket = parse_enum(ChildrenBucket, children, "children")
         if not violence_types:
             raise ValidationError(
                 "Give at least one violence type.", {"violence_types": "required"}
             )
-        types = sorted({_enum(ViolenceType, v, "violence_types").value for v in violence_types})
+        types = sorted(
+            {parse_enum(ViolenceType, v, "violence_types").value for v in violence_types}
+        )
         hashes = candidate_hashes(reference, keys)
         existing = session.scalar(select(Trajectory).where(Trajectory.pseudonym_hash.in_(hashes)))
         if existing is not None:
@@ -372,9 +370,9 @@ def list_trajectories(
         if not actor.is_system:
             query = query.where(Trajectory.region_code.in_(sorted(actor.region_codes)))
         if state:
-            query = query.where(Trajectory.state == _enum(TrajectoryState, state, "state"))
+            query = query.where(Trajectory.state == parse_enum(TrajectoryState, state, "state"))
         if phase:
-            wanted = _enum(Phase, phase, "phase")
+            wanted = parse_enum(Phase, phase, "phase")
             query = query.where(
                 Trajectory.state.in_([s for s, p in STATE_PHASE.items() if p is wanted])
             )
@@ -566,7 +564,7 @@ def record_measurement(
     with unit_of_work(session):
         trajectory = _load(session, actor, trajectory_id, AccessAction.CHANGE)
         _check_version(trajectory, expected_version)
-        level = _enum(ViolenceLevel, violence_level, "violence_level")
+        level = parse_enum(ViolenceLevel, violence_level, "violence_level")
         if not isinstance(number, int) or isinstance(number, bool) or number < 1:
             raise ValidationError("number must be 1 or more.", {"number": "1 or more"})
         if not isinstance(measured_on, date):
@@ -760,6 +758,25 @@ def current_facts(trajectory: Trajectory) -> workflow.TrajectoryFacts:
     return _facts(trajectory)
 
 
+def trajectory_summary(trajectory: Trajectory) -> dict[str, Any]:
+    """The few fields a list shows; no checklist, deadlines or events (no logging)."""
+    coordinator = trajectory.coordinator
+    return {
+        "id": trajectory.id,
+        "pseudonym": trajectory.pseudonym,
+        "region": trajectory.region_code,
+        "state": trajectory.state.value,
+        "phase": STATE_PHASE[trajectory.state].value,
+        "version": trajectory.version,
+        "coordinator": None
+        if coordinator is None
+        else {"id": coordinator.id, "username": coordinator.username},
+        "suspended": trajectory.suspended_at is not None,
+        "created_at": trajectory.created_at,
+        "state_entered_at": trajectory.state_entered_at,
+    }
+
+
 def trajectory_view(session: Session, actor: Actor, trajectory: Trajectory) -> dict[str, Any]:
     """A plain dict of everything a coordinator sees of one trajectory (no logging)."""
     require_trajectory_access(actor, trajectory.id, trajectory.region_code, AccessAction.READ)
@@ -785,19 +802,9 @@ def trajectory_view(session: Session, actor: Actor, trajectory: Trajectory) -> d
     deadline_list = session.scalars(
         select(Deadline).where(Deadline.trajectory_id == trajectory.id).order_by(Deadline.due_at)
     )
-    coordinator = trajectory.coordinator
     return {
-        "id": trajectory.id,
-        "pseudonym": trajectory.pseudonym,
-        "region": trajectory.region_code,
-        "state": trajectory.state.value,
+        **trajectory_summary(trajectory),
         "state_label": workflow.STATE_LABELS[trajectory.state],
-        "phase": STATE_PHASE[trajectory.state].value,
-        "version": trajectory.version,
-        "coordinator": None
-        if coordinator is None
-        else {"id": coordinator.id, "username": coordinator.username},
-        "suspended": trajectory.suspended_at is not None,
         "suspended_at": trajectory.suspended_at,
         "suspension_reason": trajectory.suspension_reason,
         "referral_source": trajectory.referral_source.value,
@@ -807,8 +814,6 @@ def trajectory_view(session: Session, actor: Actor, trajectory: Trajectory) -> d
         "referred_back_to": trajectory.referred_back_to,
         "relapses": trajectory.relapses,
         "reentries": trajectory.reentries,
-        "created_at": trajectory.created_at,
-        "state_entered_at": trajectory.state_entered_at,
         "closed_at": trajectory.closed_at,
         "checklist": checklist,
         "triggers": triggers,

@@ -13,7 +13,6 @@ from mda.extensions import db
 from mda.models import Trajectory
 from mda.services import trajectories as trajectory_service
 from mda.services.errors import NotFound
-from mda.vocabulary import STATE_PHASE
 from mda.web.api.blueprint import bp
 from mda.web.api.resources.regions import IF_MATCH
 from mda.web.api.schemas import (
@@ -47,24 +46,6 @@ def _view(trajectory: Trajectory, status: int = 200) -> tuple[dict[str, Any], in
     """The full trajectory, with its version as ETag."""
     view = trajectory_service.trajectory_view(db.session, current_actor(), trajectory)
     return view, status, etag_headers(view["version"])
-
-
-def _summary(trajectory: Trajectory) -> dict[str, Any]:
-    coordinator = trajectory.coordinator
-    return {
-        "id": trajectory.id,
-        "pseudonym": trajectory.pseudonym,
-        "region": trajectory.region_code,
-        "state": trajectory.state.value,
-        "phase": STATE_PHASE[trajectory.state].value,
-        "version": trajectory.version,
-        "coordinator": None
-        if coordinator is None
-        else {"id": coordinator.id, "username": coordinator.username},
-        "suspended": trajectory.suspended_at is not None,
-        "created_at": trajectory.created_at,
-        "state_entered_at": trajectory.state_entered_at,
-    }
 
 
 @bp.route("/trajectories", methods=["POST"], endpoint="register_trajectory")
@@ -133,7 +114,7 @@ def list_trajectories(query: dict[str, Any]) -> dict[str, Any]:
         per_page=per_page,
     )
     return {
-        "items": [_summary(row) for row in rows],
+        "items": [trajectory_service.trajectory_summary(row) for row in rows],
         "total": total,
         "page": page,
         "per_page": per_page,
@@ -325,4 +306,4 @@ def transfer_trajectory(data: dict[str, Any], trajectory_id: int) -> Any:
         data["region"],
         expected_version=expected_version(),
     )
-    return _summary(trajectory), 200, etag_headers(trajectory.version)
+    return trajectory_service.trajectory_summary(trajectory), 200, etag_headers(trajectory.version)
