@@ -47,15 +47,22 @@ def test_mda_run_serves_pages_runs_tasks_and_stops_cleanly(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MDA_")}
     env["MDA_INSTANCE_PATH"] = str(instance)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mda", "run", "--port", str(port), "--web-workers", "1"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    # Output to a file, not a pipe: a pipe nobody reads fills up and blocks the children.
+    log_path = tmp_path / "mda-run.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mda", "run", "--port", str(port), "--web-workers", "1"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output() -> str:
+        return log_path.read_text(errors="replace")
+
     try:
-        assert wait_for_port(port, timeout=60), "the web server did not come up"
+        assert wait_for_port(port, timeout=90), f"the web server did not come up:\n{output()}"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/auth/login", timeout=60) as resp:
             assert resp.status == 200
             assert b'name="password"' in resp.read()
@@ -75,19 +82,22 @@ def test_mda_run_serves_pages_runs_tasks_and_stops_cleanly(tmp_path):
         assert celery_app.conf.broker_url.startswith("sqla+sqlite:///")
         token = uuid.uuid4().hex
         result = celery_app.send_task("mda.ping", args=[token])
-        answer = result.get(timeout=90)
+        try:
+            answer = result.get(timeout=120)
+        except Exception:
+            pytest.fail(f"the worker did not answer the ping:\n{output()}")
         assert answer["token"] == token
         assert _processes_with_instance(instance), "expected the process tree to be running"
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
         try:
-            output, _ = proc.communicate(timeout=60)
+            proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-            output, _ = proc.communicate()
-            pytest.fail(f"mda run did not stop on Ctrl-C:\n{output.decode(errors='replace')}")
+            proc.wait()
+            pytest.fail(f"mda run did not stop on Ctrl-C:\n{output()}")
 
-    assert b"mda run: stopped." in output, output.decode(errors="replace")
+    assert "mda run: stopped." in output(), output()
     time.sleep(0.5)
     survivors = _processes_with_instance(instance)
     assert survivors == [], f"stray processes survived: {survivors}"

@@ -51,6 +51,12 @@ def celery_init_app(app: Flask) -> Celery:
             },
         },
     }
+    if broker_url.startswith("sqla+sqlite"):
+        # kombu polls with BEGIN IMMEDIATE; wait for the lock (pysqlite's "timeout") instead
+        # of failing after the default 5 s and reconnecting with back-off under load.
+        conf["broker_transport_options"] = {"connect_args": {"timeout": 30}}
+    if str(conf["result_backend"] or "").startswith("db+sqlite"):
+        conf["database_engine_options"] = {"connect_args": {"timeout": 30}}
     celery_app.config_from_object(conf)
     celery_app.set_default()
     app.extensions["celery"] = celery_app
