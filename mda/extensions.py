@@ -12,30 +12,59 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+#: How long a SQLite writer waits for the lock before its use case answers "busy" (503).
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
-def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+
+def sqlite_pragmas(
+    dbapi_connection: Any, _record: Any, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+) -> None:
     """Foreign keys on, WAL for concurrent readers, and a wait instead of 'database is locked'."""
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
+#: Execution option asking SQLite for the write lock when the transaction begins.
+SQLITE_BEGIN = "mda_sqlite_begin"
+
+
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A use case that writes starts with BEGIN IMMEDIATE (see mda.services.uow): in WAL mode a
+    # deferred transaction that reads and then writes is refused at once ("database is locked")
+    # when another writer got in first, and busy_timeout cannot help it; BEGIN IMMEDIATE waits
+    # for the lock instead. Reads keep plain BEGIN and stay concurrent.
+    immediate = connection.get_execution_options().get(SQLITE_BEGIN) == "immediate"
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(url: str, echo: bool = False, **options: Any) -> Engine:
-    """An engine with the settings mda relies on for each backend."""
+def make_engine(
+    url: str,
+    echo: bool = False,
+    *,
+    sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    **options: Any,
+) -> Engine:
+    """An engine with the settings mda relies on for each backend.
+
+    SQL parameters are kept out of error messages and logs (``hide_parameters``): they can hold
+    free text about a household.
+    """
+    options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
             options.setdefault("poolclass", StaticPool)
             options.setdefault("connect_args", {"check_same_thread": False})
         engine = create_engine(url, echo=echo, **options)
-        event.listen(engine, "connect", sqlite_pragmas)
+        event.listen(
+            engine,
+            "connect",
+            lambda conn, record: sqlite_pragmas(conn, record, sqlite_busy_timeout_ms),
+        )
         # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take it over,
         # as SQLAlchemy's SQLite documentation recommends.
         event.listen(engine, "begin", _sqlite_begin)

@@ -50,6 +50,23 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class Busy(DomainError):
+    """The database could not be locked for a change within the wait: try again shortly.
+
+    Only the embedded default (SQLite, one writer at a time) gets here, and only when writers
+    queue for longer than the lock timeout; nothing of the use case was written.
+    """
+
+    status = 503
+    title = "Busy"
+
+    def __init__(self, retry_after: int = 2) -> None:
+        super().__init__(
+            "The database is busy with other changes; nothing was saved. Try again in a moment.",
+            {"retry_after": retry_after},
+        )
+
+
 class TransitionRefused(DomainError):
     """A trigger whose guard does not hold; ``unmet`` lists every unmet condition in words."""
 
