@@ -112,7 +112,10 @@ class ProductionConfig(BaseConfig):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     REQUIRE_SECOND_FACTOR = True
-    REQUIRED = ("SECRET_KEY", "PSEUDONYM_KEY", "DATABASE_URL")
+    # Without a broker Celery would fall back to an in-process "memory://" one: reminders and
+    # escalations would never reach a worker. The result backend may stay unset (no code reads
+    # a task's result; Celery then keeps none).
+    REQUIRED = ("SECRET_KEY", "PSEUDONYM_KEY", "DATABASE_URL", "BROKER_URL")
 
 
 CONFIGS: dict[str, type[BaseConfig]] = {

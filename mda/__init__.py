@@ -22,19 +22,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from mda import secrets as instance_secrets
 
     settings = load_settings(overrides=config)
-    instance_path = settings.get("INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
-    instance_path = str(Path(instance_path).resolve())
+    instance_path = instance_folder(settings)
     settings["INSTANCE_PATH"] = instance_path
 
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     app.config.from_mapping(settings)
 
     if settings["ENV_NAME"] in ("embedded", "development"):
-        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        # Makes the folder 0700 (or tightens it) before any secret or database is in it.
         instance_secrets.fill_embedded_defaults(app.config, instance_path)
     check_required(app.config)
     _check_workflow_settings(app)
 
+    from mda.web import hardening
+
+    hardening.init_app(app)  # before the blueprints: their rules take the bounded int converter
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
@@ -44,6 +46,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         upgrade_database(app)
     return app
+
+
+def instance_folder(settings: dict[str, Any]) -> str:
+    """The instance folder's absolute path: ``MDA_INSTANCE_PATH``, else ``./instance``."""
+    path = settings.get("INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
+    return str(Path(path).resolve())
 
 
 def _check_workflow_settings(app: Flask) -> None:

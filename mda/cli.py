@@ -6,11 +6,16 @@ SQLite); ``mda worker`` and ``mda beat`` are for production, next to gunicorn.
 
 from __future__ import annotations
 
+import ctypes
+import fcntl
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -194,14 +199,152 @@ def beat(ctx: click.Context) -> None:
     _celery(app).start(["beat", "--loglevel=INFO", f"--schedule={schedule}", *ctx.args])
 
 
+LOCK_FILE = "mda-run.lock"
+
+
+def _embedded_instance_folder() -> Path:
+    """The instance folder ``create_app`` will use, worked out before anything is created."""
+    from config import ConfigError, load_settings
+    from mda import instance_folder
+
+    try:
+        return Path(instance_folder(load_settings()))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _lock_instance(folder: Path, host: str, port: int) -> int:
+    """Take the instance folder's run lock, or refuse naming the ``mda run`` that holds it.
+
+    An ``flock`` on an open file: the kernel drops it when the last process holding the file
+    open ends, so a crash leaves no stale lock behind, only a stale pid in the file that the
+    next ``mda run`` overwrites. The children get the descriptor too (see ``supervise``), so
+    the lock lasts as long as any process of the tree, and the tree can never run twice.
+    Returns the descriptor; ``_unlock_instance`` releases it.
+    """
+    path = folder / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _lock_holder(fd)
+        os.close(fd)
+        raise click.ClickException(_refusal(folder, holder)) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    record = {"pid": os.getpid(), "host": host, "port": port, "started": time.time()}
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, (json.dumps(record) + "\n").encode(), 0)
+    return fd
+
+
+def _lock_holder(fd: int) -> dict[str, Any]:
+    """What the holder wrote into the lock file; it may be a moment from writing it."""
+    deadline = time.monotonic() + 2.0
+    while True:
+        raw = os.pread(fd, 4096, 0)
+        try:
+            holder = json.loads(raw)
+            if isinstance(holder, dict):
+                return holder
+        except ValueError:
+            pass
+        if time.monotonic() > deadline:
+            return {}
+        time.sleep(0.05)
+
+
+def _refusal(folder: Path, holder: dict[str, Any]) -> str:
+    pid = holder.get("pid")
+    where = f"http://{holder['host']}:{holder['port']}/" if holder.get("port") else None
+    named = ", ".join(str(part) for part in (f"pid {pid}" if pid else None, where) if part)
+    message = (
+        f"mda run is already running on the instance folder {folder}"
+        + (f" ({named})" if named else "")
+        + "; only one may run per folder (it would start a second worker and beat)."
+    )
+    if isinstance(pid, int) and not _alive(pid):
+        message += (
+            f" Process {pid} has ended, but processes it started still hold the lock;"
+            " wait for them to stop."
+        )
+    else:
+        message += " Stop it first (Ctrl-C where it runs), or use another MDA_INSTANCE_PATH."
+    return message
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _unlock_instance(fd: int) -> None:
+    """Clear the pid (so nobody reads a stale one) and release the lock."""
+    try:
+        os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse at once when the port is taken, rather than restarting the web server forever."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise click.ClickException(f"Cannot listen on {host}:{port}: {exc}") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise click.ClickException(
+                f"Cannot listen on {host}:{port} ({exc.strerror}); is something else using"
+                " that port? Choose another with --port."
+            ) from None
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--web-workers", default=2, show_default=True, type=int)
 def run(host: str, port: int, web_workers: int) -> None:
-    """Run everything on one machine: web server, Celery worker and beat. Ctrl-C stops all."""
-    app = _app()  # creates the instance folder, secrets, schema and regions
+    """Run web server, Celery worker and beat on one machine; one that dies is restarted.
+
+    One per instance folder. Ctrl-C stops all.
+    """
+    # Everything this process tree creates (database, WAL, broker, beat schedule, socket) is
+    # for its owner only; the children inherit the umask.
+    previous_umask = os.umask(0o077)
+    try:
+        folder = _embedded_instance_folder()
+        from mda.secrets import secure_instance_folder
+
+        secure_instance_folder(folder)
+        lock_fd = _lock_instance(folder, host, port)  # before migrations, before any child
+        try:
+            _check_port_free(host, port)
+            code = _run_locked(host, port, web_workers, lock_fd)
+        finally:
+            _unlock_instance(lock_fd)
+    finally:
+        os.umask(previous_umask)
+    raise SystemExit(code)
+
+
+def _run_locked(host: str, port: int, web_workers: int, lock_fd: int) -> int:
+    from worker import declare_broker_queues
+
+    app = _app()  # creates secrets, schema and regions
     _announce_admin(app, "admin")
+    # The broker's queues exist before the children that share them start (see there).
+    declare_broker_queues(_celery(app))
     env = dict(os.environ)
     env["MDA_INSTANCE_PATH"] = app.instance_path
     env["MDA_AUTO_UPGRADE"] = "false"  # done once, here, not raced by every child
@@ -240,13 +383,58 @@ def run(host: str, port: int, web_workers: int) -> None:
         "beat": [exe, "-m", "mda", "beat"],
     }
     click.echo(f"mda on http://{host}:{port}/ (instance folder {app.instance_path})")
-    raise SystemExit(supervise(commands, env))
+    return supervise(commands, env, pass_fds=(lock_fd,))
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGTERM when this process dies (Linux).
+
+    Without it a ``kill -9`` of ``mda run`` would leave the worker and beat running orphaned,
+    holding the instance lock, with nobody to stop them.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+def _exit_in_words(code: int) -> str:
+    if code < 0:
+        try:
+            return f"code {code} (killed by {signal.Signals(-code).name})"
+        except ValueError:
+            pass
+    return f"code {code}"
 
 
 def supervise(
-    commands: dict[str, list[str]], env: dict[str, str], grace_seconds: float = 20.0
+    commands: dict[str, list[str]],
+    env: dict[str, str],
+    grace_seconds: float = 20.0,
+    *,
+    pass_fds: tuple[int, ...] = (),
+    first_delay: float = 1.0,
+    max_delay: float = 30.0,
+    healthy_after: float = 60.0,
 ) -> int:
-    """Start the commands, wait until one ends or we are told to stop, then stop them all."""
+    """Start the commands, restart any that ends, and stop them all when told to stop.
+
+    A child that ends is started again after a back-off: ``first_delay``, doubled at each
+    further end up to ``max_delay``, and back to ``first_delay`` once it had run for
+    ``healthy_after`` seconds. SIGINT (Ctrl-C) or SIGTERM stops every child (SIGTERM, then
+    SIGKILL after ``grace_seconds``) and returns 0.
+    """
     stopping = False
 
     def _stop(signum: int, _frame: Any) -> None:
@@ -254,22 +442,45 @@ def supervise(
         stopping = True
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    preexec = _die_with_parent()
     procs: dict[str, subprocess.Popen[bytes]] = {}
-    exit_code = 0
+    started: dict[str, float] = {}
+    delays = dict.fromkeys(commands, first_delay)
+    restart_at: dict[str, float] = {}
+
+    def start(name: str) -> None:
+        procs[name] = subprocess.Popen(  # noqa: S603
+            commands[name], env=env, pass_fds=pass_fds, preexec_fn=preexec
+        )
+        started[name] = time.monotonic()
+
     try:
-        for name, argv in commands.items():
-            procs[name] = subprocess.Popen(argv, env=env)  # noqa: S603
+        for name in commands:
+            start(name)
         while not stopping:
+            now = time.monotonic()
             for name, proc in procs.items():
+                if name in restart_at:
+                    continue
                 code = proc.poll()
-                if code is not None:
-                    click.echo(
-                        f"mda run: {name} exited with code {code}; stopping the rest.", err=True
-                    )
-                    exit_code = code or 1
-                    stopping = True
-                    break
-            time.sleep(0.3)
+                if code is None:
+                    continue
+                if now - started[name] >= healthy_after:
+                    delays[name] = first_delay
+                delay = delays[name]
+                delays[name] = min(delay * 2, max_delay)
+                restart_at[name] = now + delay
+                click.echo(
+                    f"mda run: {name} exited with {_exit_in_words(code)}; "
+                    f"restarting in {delay:g} s.",
+                    err=True,
+                )
+            for name, when in list(restart_at.items()):
+                if now >= when and not stopping:
+                    del restart_at[name]
+                    start(name)
+                    click.echo(f"mda run: {name} restarted (pid {procs[name].pid}).", err=True)
+            time.sleep(0.2)
     finally:
         for proc in procs.values():
             if proc.poll() is None:
@@ -285,7 +496,7 @@ def supervise(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     click.echo("mda run: stopped.")
-    return exit_code
+    return 0
 
 
 # --- workflows --------------------------------------------------------------------------

@@ -15,10 +15,11 @@ def test_production_refuses_to_start_naming_every_missing_setting():
                 "SECRET_KEY": None,
                 "PSEUDONYM_KEY": None,
                 "DATABASE_URL": None,
+                "BROKER_URL": None,
             }
         )
     message = str(info.value)
-    for name in ("MDA_SECRET_KEY", "MDA_PSEUDONYM_KEY", "MDA_DATABASE_URL"):
+    for name in ("MDA_SECRET_KEY", "MDA_PSEUDONYM_KEY", "MDA_DATABASE_URL", "MDA_BROKER_URL"):
         assert name in message
 
 
@@ -43,11 +44,43 @@ def test_production_starts_with_everything_given():
             "MDA_SECRET_KEY": "s" * 40,
             "MDA_PSEUDONYM_KEY": "p" * 40,
             "MDA_DATABASE_URL": "sqlite://",
+            "MDA_BROKER_URL": "redis://localhost:6379/0",
         }
     )
     check_required(settings)
     assert settings["SESSION_COOKIE_SECURE"] is True
     assert settings["REQUIRE_SECOND_FACTOR"] is True
+
+
+@pytest.mark.parametrize("broker", [None, ""])
+def test_production_refuses_to_start_without_a_broker(tmp_path, monkeypatch, broker):
+    # Celery would otherwise fall back to an in-process "memory://" broker: reminders and
+    # escalations would be sent to no worker at all, silently.
+    for key in list(os.environ):
+        if key.startswith("MDA_"):
+            monkeypatch.delenv(key)
+    if broker is not None:
+        monkeypatch.setenv("MDA_BROKER_URL", broker)
+    everything_else = {
+        "MDA_ENV": "production",
+        "MDA_SECRET_KEY": "s" * 40,
+        "MDA_PSEUDONYM_KEY": "p" * 40,
+        "MDA_DATABASE_URL": "sqlite://",
+        "MDA_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+    for key, value in everything_else.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError) as info:
+        create_app()
+    message = str(info.value)
+    assert "production refuses to start" in message
+    assert "MDA_BROKER_URL" in message
+    for name in ("MDA_SECRET_KEY", "MDA_PSEUDONYM_KEY", "MDA_DATABASE_URL"):
+        assert name not in message
+    # The result backend may stay unset: nothing reads a task's result.
+    monkeypatch.setenv("MDA_BROKER_URL", "redis://localhost:6379/0")
+    app = create_app()
+    assert app.extensions["celery"].conf.broker_url == "redis://localhost:6379/0"
 
 
 def test_environment_overrides_are_typed():

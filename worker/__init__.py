@@ -65,3 +65,23 @@ def celery_init_app(app: Flask) -> Celery:
     import worker.tasks  # noqa: F401
 
     return celery_app
+
+
+def declare_broker_queues(celery_app: Celery) -> list[str]:
+    """Create the broker's task queues once, before the processes that share it start.
+
+    Only kombu's SQLAlchemy transport (the embedded default's broker) needs this: it creates
+    its tables and each queue's row on first use, guarded by a thread lock only, so a worker
+    and beat starting together race ("table kombu_queue already exists", "UNIQUE constraint
+    failed: kombu_queue.name"). Once the tables and rows exist, first use only reads them.
+    Other brokers declare atomically; for them this does nothing. Returns the queues declared.
+    """
+    if not str(celery_app.conf.broker_url or "").startswith(("sqla+", "sqlalchemy+")):
+        return []
+    declared = []
+    with celery_app.connection_for_write() as connection:
+        channel = connection.default_channel  # opens the engine: creates the tables
+        for queue in celery_app.amqp.queues.values():
+            queue.bind(channel).declare()  # exchange, queue row and binding
+            declared.append(queue.name)
+    return declared

@@ -51,7 +51,9 @@ class User(UserMixin, Base):
     # The last TOTP time step accepted: a code is refused for that step or an earlier one, so
     # an overheard code cannot be replayed within its validity window.
     totp_last_counter: Mapped[int | None] = mapped_column(Integer)
-    # Changing it signs the user out everywhere (password change, reset, deactivation).
+    # Part of every signed session cookie (``get_id``) and compared on every request: a new
+    # value ends every web session of the user (sign-out, password change or reset, role or
+    # region change, deactivation; see mda.services.auth.sign_out and sign_out_everywhere).
     session_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[created_at]
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

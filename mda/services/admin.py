@@ -13,6 +13,7 @@ from mda.services.audit import log_access
 from mda.services.authz import require_role
 from mda.services.context import Actor
 from mda.services.errors import NotFound, ValidationError
+from mda.services.identifiers import check_free_text
 from mda.services.text import require_clean_text
 from mda.services.uow import unit_of_work
 from mda.vocabulary import AccessAction, DeadlineKind, DueUnit, Role
@@ -39,6 +40,7 @@ def _check_organisation(
 ) -> tuple[str, str | None]:
     require_clean_text({"name": name})
     name = " ".join(name.split())
+    check_free_text({"name": name})
     if not 2 <= len(name) <= 120:
         raise ValidationError("A name is 2-120 characters.", {"name": "length"})
     clash = session.scalar(select(Organisation.id).where(Organisation.name == name))
@@ -64,7 +66,9 @@ def save_organisation(
     """Create an organisation, or change one when ``organisation_id`` is given."""
     with unit_of_work(session):
         require_role(actor, Role.ADMIN)
-        require_clean_text({"kind": kind})
+        check_free_text({"kind": kind})
+        kind = (kind or "").strip()[:40] or None
+        check_free_text({"kind": kind})  # what is kept, too: a cut can make a number
         name, code = _check_organisation(session, name, region_code, organisation_id)
         if organisation_id is None:
             organisation = Organisation()
@@ -74,7 +78,7 @@ def save_organisation(
             organisation = get_organisation(session, actor, organisation_id)
             action = AccessAction.CHANGE
         organisation.name = name
-        organisation.kind = (kind or "").strip()[:40] or None
+        organisation.kind = kind
         organisation.region_code = code
         organisation.active = active
         session.flush()

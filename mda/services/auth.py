@@ -6,16 +6,19 @@ The web sign-in and the API's token endpoint both go through :func:`authenticate
 
 from __future__ import annotations
 
+import hashlib
 import math
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mda.models import LoginAttempt, User, utcnow
-from mda.services import totp
+from mda.services import tokens, totp
 from mda.services.errors import DomainError
 from mda.services.passwords import hash_password, needs_rehash, verify_password
 from mda.services.text import sanitise
@@ -74,6 +77,25 @@ def _normalise(username: str) -> str:
     return sanitise(username.strip().lower()[:64])
 
 
+def _serialise_attempts(session: Session, name: str, remote_addr: str) -> None:
+    """Make concurrent attempts on one account or from one address take turns.
+
+    Called inside the transaction that checks the throttle and records the attempt, so two
+    simultaneous attempts cannot both pass a limit with one attempt left. On SQLite the unit
+    of work's ``BEGIN IMMEDIATE`` already makes writers take turns; on PostgreSQL a
+    transaction-scoped advisory lock per account and per address does it (taken in a fixed
+    order, so two attempts can never deadlock), released at commit or rollback.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = {f"login:account:{name}"}
+    if remote_addr:
+        keys.add(f"login:address:{remote_addr[:64]}")
+    for key in sorted(keys):
+        digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+        session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, signed=True))))
+
+
 def check_throttle(
     session: Session, username: str, remote_addr: str, limits: ThrottleLimits | None = None
 ) -> None:
@@ -81,7 +103,8 @@ def check_throttle(
 
     Per account, failures count since the last successful sign-in within the window (a
     correct password and code reset it); per address they always count, so one valid account
-    cannot be used to reset the counter while guessing at others.
+    cannot be used to reset the counter while guessing at others. :func:`authenticate` and
+    :func:`verify_second_factor` call it inside the transaction that records the attempt.
     """
     limits = limits or ThrottleLimits.current()
     now = utcnow()
@@ -121,8 +144,11 @@ def authenticate(session: Session, username: str, password: str, remote_addr: st
     :func:`verify_second_factor`.
     """
     name = _normalise(username)
-    check_throttle(session, name, remote_addr)
     with unit_of_work(session):
+        # Checked in the transaction that records the attempt, one attempt at a time per
+        # account and address: two at once cannot both use the last attempt left.
+        _serialise_attempts(session, name, remote_addr)
+        check_throttle(session, name, remote_addr)
         user = session.scalar(select(User).where(User.username == name))
         ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
         ok = ok and user is not None and user.active
@@ -146,22 +172,72 @@ def verify_second_factor(session: Session, user: User, code: str, remote_addr: s
 
     A wrong code counts as a failed sign-in for the account (and the address), so guessing
     codes is throttled like guessing passwords; :class:`ThrottledError` when over the limit.
+    Acceptance is one conditional UPDATE of ``totp_last_counter``: of two requests sending the
+    same code at the same moment, only the one whose UPDATE changes the row gets in.
     """
-    check_throttle(session, user.username, remote_addr)
     with unit_of_work(session):
+        _serialise_attempts(session, user.username, remote_addr)
+        check_throttle(session, user.username, remote_addr)
         counter = None
         if user.active and user.totp_enabled and user.totp_secret:
             counter = totp.matching_counter(user.totp_secret, code)
-        ok = counter is not None and (
-            user.totp_last_counter is None or counter > user.totp_last_counter
-        )
+        ok = counter is not None and _accept_counter(session, user, counter)
         session.add(
             LoginAttempt(username=user.username, remote_addr=remote_addr[:64], succeeded=ok)
         )
         if ok:
-            user.totp_last_counter = counter
             user.last_login_at = utcnow()
         return ok
+
+
+def _accept_counter(session: Session, user: User, counter: int) -> bool:
+    """Record ``counter`` as the last accepted time step unless it (or a later one) was used.
+
+    The comparison is made by the database in the UPDATE itself, never on the ``user`` object
+    (which another request may have made stale): the row lock makes a second UPDATE wait and
+    then find the condition false.
+    """
+    result = session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.totp_last_counter.is_(None), User.totp_last_counter < counter),
+        )
+        .values(totp_last_counter=counter)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    set_committed_value(user, "totp_last_counter", counter)
+    return True
+
+
+def new_session_token() -> str:
+    """A fresh value for ``users.session_token``: every web session holding the old one ends."""
+    return secrets.token_hex(16)
+
+
+def sign_out(session: Session, user: User) -> None:
+    """End every web session of ``user``: this cookie and any copy of it stop working.
+
+    The session token is part of what the signed session cookie stores (``User.get_id``) and
+    the user loader compares it with the row on every request, so a new one signs out every
+    browser of the account; API tokens are left alone.
+    """
+    with unit_of_work(session):
+        user.session_token = new_session_token()
+
+
+def sign_out_everywhere(session: Session, user: User) -> int:
+    """End every web session and revoke every API token of ``user``; returns tokens revoked.
+
+    Called inside the use case that changes the account (password change or reset, a role
+    change, a region taken away, deactivation), so the change and the sign-out commit
+    together.
+    """
+    with unit_of_work(session):
+        user.session_token = new_session_token()
+        return tokens.revoke_all_tokens(session, user.id)
 
 
 def load_session_user(session: Session, token: str) -> User | None:

@@ -7,6 +7,7 @@ team reads the national overview "N of 28 regions". None of this touches a traje
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mda.models import HalfYearReport, Region, RegionStatusChange, utcnow
 from mda.services.authz import require_region, require_role
+from mda.services.clock import half_year_nl
 from mda.services.context import Actor
 from mda.services.errors import (
     Conflict,
@@ -27,11 +29,15 @@ from mda.services.uow import unit_of_work
 from mda.vocabulary import REPORT_INDICATORS, BlockStatus, MdaStatus, Role
 from mda.workflows import region as workflow
 
-PERIOD_RE = re.compile(r"^(\d{4})-H([12])$")
+# A half year: four ASCII digits, "-H", 1 or 2; nothing before or after (not even a newline).
+PERIOD_RE = re.compile(r"([0-9]{4})-H([12])", re.ASCII)
+# The GHNT programme (Geweld hoort nergens thuis) started in 2015: no report lies before it.
+FIRST_PERIOD = "2015-H1"
 
 
 def parse_period(period: str) -> tuple[int, int]:
-    match = PERIOD_RE.match(period or "")
+    """``(year, half)`` of a period like ``2020-H2``; its form only, not its range."""
+    match = PERIOD_RE.fullmatch(period) if isinstance(period, str) else None
     if not match:
         raise ValidationError(
             f"A period looks like 2020-H2, not {period!r}.", {"period": "like 2020-H2"}
@@ -39,9 +45,41 @@ def parse_period(period: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def previous_period(period: str) -> str:
+def format_period(year: int, half: int) -> str:
+    return f"{year:04d}-H{half}"
+
+
+def current_period(now: datetime | None = None) -> str:
+    """The half year that today (the Dutch date at ``now``) lies in."""
+    return format_period(*half_year_nl(now))
+
+
+def check_period(period: str, now: datetime | None = None) -> tuple[int, int]:
+    """A well-formed period from :data:`FIRST_PERIOD` up to the current half year.
+
+    A half year that has not started yet cannot be reported on, nor one before the
+    programme began; the refusal names the field and the allowed range.
+    """
     year, half = parse_period(period)
-    return f"{year}-H1" if half == 2 else f"{year - 1}-H2"
+    first, last = parse_period(FIRST_PERIOD), half_year_nl(now)
+    if not first <= (year, half) <= last:
+        allowed = f"a half year from {FIRST_PERIOD} to {format_period(*last)}"
+        raise ValidationError(
+            f"period {period} lies outside the programme: give {allowed} (from the GHNT "
+            "programme's start up to the current half year).",
+            {"period": allowed},
+        )
+    return year, half
+
+
+def previous_period(period: str) -> str:
+    """The half year before ``period`` (well-formed; there is none before 0000-H1)."""
+    year, half = parse_period(period)
+    if half == 2:
+        return format_period(year, 1)
+    if year == 0:
+        raise ValidationError("There is no half year before 0000-H1.", {"period": "no earlier"})
+    return format_period(year - 1, 2)
 
 
 def _region(session: Session, code: str) -> Region:
@@ -178,16 +216,19 @@ def upsert_report(
     period: str,
     *,
     mda_status: str | None = None,
+    now: datetime | None = None,
     **indicators: bool,
 ) -> HalfYearReport:
     """Create or update the region's half-yearly report for ``period`` (like ``2020-H2``).
 
     ``mda_status`` defaults to the region's status now; indicators not given keep their value.
+    The period lies from :data:`FIRST_PERIOD` up to the current half year (at ``now``).
     """
     with unit_of_work(session):
         region = _region(session, code)
         _may_maintain(actor, region)
-        parse_period(period)
+        now = now or utcnow()
+        check_period(period, now)
         unknown = sorted(set(indicators) - set(REPORT_INDICATORS))
         if unknown:
             raise ValidationError(
@@ -215,7 +256,7 @@ def upsert_report(
             report.mda_status = status
         for name, value in indicators.items():
             setattr(report, name, value)
-        report.updated_at = utcnow()
+        report.updated_at = now
         report.updated_by_id = actor.user_id
         session.flush()
         return report
@@ -231,10 +272,15 @@ def _counts(reports: list[HalfYearReport]) -> dict[str, int]:
     return counts
 
 
-def programme_overview(session: Session, actor: Actor, period: str) -> dict[str, Any]:
-    """Per status and indicator: "N of 28 regions" and the previous period's N."""
+def programme_overview(
+    session: Session, actor: Actor, period: str, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Per status and indicator: "N of 28 regions" and the previous period's N.
+
+    The period lies from :data:`FIRST_PERIOD` up to the current half year (at ``now``).
+    """
     require_role(actor, Role.PROGRAMME, Role.ADMIN)
-    parse_period(period)
+    check_period(period, now)
     before = previous_period(period)
     total = len(list(session.scalars(select(Region.code))))
 

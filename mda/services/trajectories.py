@@ -29,6 +29,7 @@ from mda.models import (
 from mda.services import deadlines as deadline_rows
 from mda.services.audit import access_entry, log_access
 from mda.services.authz import require_region, require_role, require_trajectory_access
+from mda.services.clock import today_nl
 from mda.services.context import Actor
 from mda.services.errors import (
     Conflict,
@@ -200,15 +201,19 @@ def _set_item(
 
 
 def _coordinator(session: Session, coordinator_id: int, region_code: str) -> User:
+    # One refusal for "no such user", "inactive", "not a coordinator" and "another region",
+    # naming only the id the caller gave: it must not tell who an id belongs to, or whether
+    # it exists outside the caller's reach.
     user = session.get(User, coordinator_id)
-    if user is None or not user.active:
+    if (
+        user is None
+        or not user.active
+        or user.role is not Role.COORDINATOR
+        or region_code not in user.region_codes
+    ):
         raise ValidationError(
-            f"There is no active user {coordinator_id}.", {"coordinator_id": "unknown"}
-        )
-    if user.role is not Role.COORDINATOR or region_code not in user.region_codes:
-        raise ValidationError(
-            f"{user.username} is not a coordinator in region {region_code}.",
-            {"coordinator_id": "not a coordinator of this region"},
+            f"User {coordinator_id} is not an active coordinator of region {region_code}.",
+            {"coordinator_id": "not an active coordinator of this region"},
         )
     return user
 
@@ -492,16 +497,29 @@ def fire_trigger(
     closure_reason: str | None = None,
     incident_date: date | None = None,
     referred_back_to: str | None = None,
+    now: datetime | None = None,
 ) -> Trajectory:
-    """Fire a workflow trigger; a refusal lists every unmet condition (TransitionRefused)."""
+    """Fire a workflow trigger; a refusal lists every unmet condition (TransitionRefused).
+
+    An ``incident_date`` (relapse) lies within the trajectory's life: from the day it was
+    registered up to today, the Dutch date at ``now`` (default: this moment).
+    """
     with unit_of_work(session):
         trajectory = _load(session, actor, trajectory_id, AccessAction.CHANGE)
         _check_version(trajectory, expected_version)
         reason = (reason or "").strip() or None
         referred_back_to = (referred_back_to or "").strip() or None
         check_free_text({"reason": reason, "referred_back_to": referred_back_to})
+        now = now or utcnow()
+        if incident_date is not None:
+            _check_day(
+                "incident_date",
+                incident_date,
+                _first_day(trajectory),
+                "before the trajectory was registered",
+                today_nl(now),
+            )
         facts = _facts(trajectory)
-        now = utcnow()
         try:
             transition = workflow.fire(
                 facts,
@@ -549,6 +567,30 @@ def fire_trigger(
         return trajectory
 
 
+def _first_day(trajectory: Trajectory) -> date:
+    """The first day of the trajectory's life: the Dutch date it was registered."""
+    return today_nl(trajectory.created_at)
+
+
+def _check_day(field: str, day: Any, earliest: date, too_early: str, today: date) -> None:
+    """``day`` must be a calendar date from ``earliest`` up to ``today``, both included.
+
+    ``too_early`` says in words what a day before ``earliest`` lies before. A refusal is a
+    :class:`ValidationError` naming the field and the allowed range.
+    """
+    if not isinstance(day, date) or isinstance(day, datetime):
+        raise ValidationError(f"{field} must be a date like 2024-03-01.", {field: "a date"})
+    if earliest <= day <= today:
+        return
+    allowed = f"a date from {earliest.isoformat()} to {today.isoformat()}"
+    where = "in the future" if day > today else too_early
+    raise ValidationError(
+        f"{field} {day.isoformat()} lies {where}: give {allowed} (today's date in the "
+        "Netherlands is the latest).",
+        {field: allowed},
+    )
+
+
 def record_measurement(
     session: Session,
     actor: Actor,
@@ -559,18 +601,26 @@ def record_measurement(
     violence_level: str,
     safety_score: int | None = None,
     expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Trajectory:
-    """Record safety measurement ``number`` (1, 2, 3, ... in order), as the impact monitor."""
+    """Record safety measurement ``number`` (1, 2, 3, ... in order), as the impact monitor.
+
+    ``measured_on`` lies within the trajectory's life (from the day it was registered up to
+    today, the Dutch date at ``now``) and not before an earlier measurement's date.
+    """
     with unit_of_work(session):
         trajectory = _load(session, actor, trajectory_id, AccessAction.CHANGE)
         _check_version(trajectory, expected_version)
+        now = now or utcnow()
         level = parse_enum(ViolenceLevel, violence_level, "violence_level")
         if not isinstance(number, int) or isinstance(number, bool) or number < 1:
             raise ValidationError("number must be 1 or more.", {"number": "1 or more"})
-        if not isinstance(measured_on, date):
-            raise ValidationError("measured_on must be a date.", {"measured_on": "not a date"})
-        if measured_on > utcnow().date():
-            raise ValidationError("measured_on lies in the future.", {"measured_on": "future"})
+        earliest, since = _first_day(trajectory), "before the trajectory was registered"
+        for earlier in trajectory.measurements:
+            if earlier.number < number and earlier.measured_on > earliest:
+                earliest = earlier.measured_on
+                since = f"before measurement {earlier.number}'s date"
+        _check_day("measured_on", measured_on, earliest, since, today_nl(now))
         if safety_score is not None and (
             not isinstance(safety_score, int) or not 0 <= safety_score <= 10
         ):
@@ -590,7 +640,6 @@ def record_measurement(
             problems.append(f"measurement {number - 1} comes first")
         if problems:
             raise _refused(actor, trajectory, f"measurement {number}", problems)
-        now = utcnow()
         trajectory.measurements.append(
             SafetyMeasurement(
                 number=number,

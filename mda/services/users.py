@@ -7,7 +7,6 @@ one-time password is returned to the caller once, to show once.
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from mda.models import Organisation, Region, User
 from mda.services.audit import log_access
+from mda.services.auth import new_session_token, sign_out_everywhere
 from mda.services.authz import require_role
 from mda.services.context import Actor
 from mda.services.errors import Forbidden, NotFound, ValidationError
@@ -100,7 +100,7 @@ def create_user(
             regions=regions,
             organisation=_organisation(session, organisation_id),
             must_change_password=must_change_password,
-            session_token=secrets.token_hex(16),
+            session_token=new_session_token(),
             active=True,
         )
         session.add(user)
@@ -178,8 +178,11 @@ def update_user(
 ) -> User:
     """Change an account's role, regions, organisation and whether it may sign in.
 
-    Deactivating an account or changing its role signs it out everywhere. An admin cannot
-    demote or deactivate their own account, so there is always an admin left.
+    Changing its role, taking a region away, deactivating or reactivating it signs the account
+    out everywhere: every web session ends and every API token is revoked, in the same
+    transaction (so a reactivated account starts with no token from before). Adding a region
+    keeps the sessions. An admin cannot demote or deactivate their own account, so there is
+    always an admin left.
     """
     with unit_of_work(session):
         user = get_user(session, actor, user_id)
@@ -187,25 +190,30 @@ def update_user(
         if role != user.role or not active:
             _not_self(actor, user, "change the role of or deactivate")
         regions = _regions_for(session, role, region_codes)
-        signs_out = role != user.role or (user.active and not active)
+        signs_out = (
+            role != user.role
+            or bool(user.region_codes - {region.code for region in regions})
+            or user.active != active
+        )
         user.role = role
         user.regions = regions
         user.organisation = _organisation(session, organisation_id)
         user.active = active
         if signs_out:
-            user.session_token = secrets.token_hex(16)
+            sign_out_everywhere(session, user)
         log_access(session, actor, AccessAction.CHANGE, "user", user.id, details=_shape(user))
         return user
 
 
 def reset_password(session: Session, actor: Actor, user_id: int) -> str:
-    """Give an account a new one-time password (returned once) and sign it out everywhere."""
+    """Give an account a new one-time password (returned once) and sign it out everywhere
+    (web sessions and API tokens)."""
     with unit_of_work(session):
         user = get_user(session, actor, user_id)
         password = one_time_password()
         user.password_hash = hash_password(password)
         user.must_change_password = True
-        user.session_token = secrets.token_hex(16)
+        sign_out_everywhere(session, user)
         log_access(
             session, actor, AccessAction.CHANGE, "user", user.id, details={"reset": "password"}
         )
@@ -213,13 +221,17 @@ def reset_password(session: Session, actor: Actor, user_id: int) -> str:
 
 
 def reset_second_factor(session: Session, actor: Actor, user_id: int) -> User:
-    """Remove an account's second factor (a lost phone); the user enrols again."""
+    """Remove an account's second factor (a lost phone); the user enrols again.
+
+    The account is signed out everywhere (web sessions and API tokens): whoever has the phone
+    may have signed in with it.
+    """
     with unit_of_work(session):
         user = get_user(session, actor, user_id)
         user.totp_secret = None
         user.totp_enabled = False
         user.totp_last_counter = None
-        user.session_token = secrets.token_hex(16)
+        sign_out_everywhere(session, user)
         log_access(session, actor, AccessAction.CHANGE, "user", user.id, details={"reset": "totp"})
         return user
 
@@ -227,9 +239,10 @@ def reset_second_factor(session: Session, actor: Actor, user_id: int) -> User:
 def change_own_password(
     session: Session, actor: Actor, user: User, current_password: str, new_password: str
 ) -> User:
-    """A user changes their own password; other sessions of the account are signed out.
+    """A user changes their own password; the account is signed out everywhere.
 
-    The caller signs the current session in again with the new session token.
+    Every web session ends and every API token is revoked, in the same transaction. The web
+    caller signs its own session in again with the new session token.
     """
     with unit_of_work(session):
         if actor.user_id != user.id:
@@ -245,7 +258,7 @@ def change_own_password(
         check_password_rules(new_password, user.username)
         user.password_hash = hash_password(new_password)
         user.must_change_password = False
-        user.session_token = secrets.token_hex(16)
+        sign_out_everywhere(session, user)
         log_access(
             session, actor, AccessAction.CHANGE, "user", user.id, details={"changed": "password"}
         )

@@ -26,6 +26,7 @@ TITLES = {
     422: _l("Invalid input"),
     429: _l("Too many attempts"),
     500: _l("Something went wrong"),
+    503: _l("Busy"),
 }
 EXPLANATIONS = {
     400: _l("The request could not be understood. Go back and try again."),
@@ -39,6 +40,7 @@ EXPLANATIONS = {
     422: _l("What you entered is not valid."),
     429: _l("Too many attempts in a short time. Wait a moment and try again."),
     500: _l("An unexpected error occurred. It has been logged; please try again later."),
+    503: _l("Many changes are being saved at this moment; nothing of yours was saved. Try again."),
 }
 
 

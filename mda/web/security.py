@@ -1,5 +1,6 @@
-"""Web-side protections: security headers, idle time-out, the forced steps after sign-in
-(password change, second-factor enrolment) and the acting user for service calls.
+"""Web-side protections: security headers, idle time-out and absolute session lifetime, the
+forced steps after sign-in (password change, second-factor enrolment) and the acting user for
+service calls.
 
 Authorisation itself lives in the services (:mod:`mda.services.authz`); ``role_required`` only
 lets a page that calls no service refuse early with the same rule and the same 403.
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import gettext as _
 from flask_babel import refresh as babel_refresh
 from flask_login import current_user, logout_user
@@ -50,6 +53,8 @@ SECURITY_HEADERS = {
 }
 
 LAST_SEEN = "last_seen"
+# When the session signed in (Unix seconds); set once at sign-in, never moved by a request.
+SIGNED_IN_AT = "signed_in_at"
 # Endpoints reachable while a forced step (password change, enrolment) is outstanding.
 ALWAYS_ALLOWED = frozenset({"static", "auth.logout", "main.language", "main.healthz"})
 
@@ -75,13 +80,46 @@ def role_required(*roles: Role) -> Callable[[F], F]:
     return decorate
 
 
+def clock() -> float:
+    """Now, in Unix seconds (a function of its own so that tests can move time)."""
+    return time.time()
+
+
 def start_session(lang: str | None = None) -> None:
     """A fresh session at sign-in: nothing from before survives but the language."""
     session.clear()
     if lang:
         session["lang"] = lang
     session.permanent = True
-    session[LAST_SEEN] = int(time.time())
+    now = int(clock())
+    session[SIGNED_IN_AT] = now
+    session[LAST_SEEN] = now
+
+
+def end_session() -> None:
+    """Forget the signed-in user in this browser; only the chosen language survives."""
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+class AbsoluteLifetimeSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie, whose expiry does not slide past the sign-in's absolute end.
+
+    Flask renews a permanent session's cookie for ``PERMANENT_SESSION_LIFETIME`` at every
+    request; a signed-in session's cookie expires at most that long after the sign-in. The
+    server does not rely on the browser for that: :func:`_session_limits` checks it too.
+    """
+
+    def get_expiration_time(self, app: Flask, session: SessionMixin) -> datetime | None:
+        expires = super().get_expiration_time(app, session)
+        started = session.get(SIGNED_IN_AT)
+        if expires is not None and isinstance(started, int):
+            end = datetime.fromtimestamp(started, UTC) + app.permanent_session_lifetime
+            expires = min(expires, end)
+        return expires
 
 
 def _fresh_request_state() -> None:
@@ -92,23 +130,38 @@ def _fresh_request_state() -> None:
     babel_refresh()
 
 
+def _session_limits() -> Response | None:
+    """Sign out a session past its idle time-out or past its absolute lifetime.
+
+    The absolute lifetime (``PERMANENT_SESSION_LIFETIME``) counts from the sign-in time the
+    signed session stores; no request moves it, so a session (or a copied cookie) ends at the
+    latest that long after its sign-in. A session without a sign-in time has ended.
+    """
+    now = int(clock())
+    idle = int(current_app.config.get("IDLE_TIMEOUT_MINUTES", 30)) * 60
+    lifetime = int(current_app.permanent_session_lifetime.total_seconds())
+    signed_in_at = session.get(SIGNED_IN_AT)
+    last_seen = session.get(LAST_SEEN)
+    if not isinstance(signed_in_at, int) or now - signed_in_at > lifetime:
+        end_session()
+        flash(_("Your session has ended. Please sign in again."), "info")
+        return redirect(url_for("auth.login"))
+    if not isinstance(last_seen, int) or now - last_seen > idle:
+        end_session()
+        flash(_("You were signed out after a period of inactivity. Please sign in again."), "info")
+        return redirect(url_for("auth.login"))
+    session[LAST_SEEN] = now
+    return None
+
+
 def _idle_and_forced_steps() -> Response | None:
     if request.endpoint == "static" or request.path.startswith("/api/"):
         return None
     if not current_user.is_authenticated:
         return None
-    now = int(time.time())
-    idle = int(current_app.config.get("IDLE_TIMEOUT_MINUTES", 30)) * 60
-    last_seen = session.get(LAST_SEEN)
-    if last_seen is None or now - int(last_seen) > idle:
-        lang = session.get("lang")
-        logout_user()
-        session.clear()
-        if lang:
-            session["lang"] = lang
-        flash(_("You were signed out after a period of inactivity. Please sign in again."), "info")
-        return redirect(url_for("auth.login"))
-    session[LAST_SEEN] = now
+    ended = _session_limits()
+    if ended is not None:
+        return ended
     endpoint = request.endpoint or ""
     if endpoint in ALWAYS_ALLOWED:
         return None
@@ -151,6 +204,7 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
+    app.session_interface = AbsoluteLifetimeSessionInterface()
     app.before_request(_fresh_request_state)
     app.before_request(_idle_and_forced_steps)
     app.after_request(_headers)

@@ -18,6 +18,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
+from mda.services.clock import today_nl
 from mda.vocabulary import ChildrenBucket, ClosureReason, DeadlineKind, TrajectoryState
 from mda.workflows.binding import SharedMachine
 
@@ -263,10 +264,11 @@ def incident_date_given(facts: TrajectoryFacts, params: dict[str, Any]) -> list[
     incident = params.get("incident_date")
     if incident is None:
         return ["incident_date is missing: give the date of the incident"]
-    if not isinstance(incident, date):
+    if not isinstance(incident, date) or isinstance(incident, datetime):
         return ["incident_date must be a date"]
     now = params.get("now")
-    if now is not None and incident > now.date():
+    # The Dutch date: at 00:30 in Amsterdam, UTC is still on the day before.
+    if now is not None and incident > today_nl(now):
         return ["incident_date lies in the future"]
     return []
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from mda.models import AccessLogEntry
+from mda.services.clock import today_nl
 from mda.vocabulary import Role
 
 # (name, role, regions): a coordinator and a manager inside and outside region UTR.
@@ -26,7 +25,7 @@ NEW = {
     "violence_types": ["child_abuse"],
     "children": "1",
 }
-TODAY = date.today().isoformat()
+TODAY = today_nl().isoformat()
 
 # endpoint -> (method, path, body, {caller: expected status}); {tid} is a UTR trajectory.
 ONLY_UTR_COORDINATOR = {

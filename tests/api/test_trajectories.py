@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from mda.models import AccessLogEntry, Trajectory, TrajectoryEvent
+from mda.services.clock import today_nl
 from mda.vocabulary import Role
 from tests.api.conftest import count
 
@@ -252,7 +251,7 @@ def test_measurement_wrong_types_and_future_dates(coordinator):
         assert field in response.get_json()["errors"], body
     # Valid input, but not possible in this state: refused with the reason.
     response = coordinator.post(
-        url, json={"number": 1, "measured_on": date.today().isoformat(), "violence_level": "none"}
+        url, json={"number": 1, "measured_on": today_nl().isoformat(), "violence_level": "none"}
     )
     assert response.status_code == 422
     assert response.get_json()["unmet"]

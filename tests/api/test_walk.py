@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from mda.models import AccessLogEntry
 from mda.services import trajectories as trajectory_service
+from mda.services.clock import today_nl
 from mda.vocabulary import Role
 
 
@@ -42,7 +41,7 @@ class Walk:
         return self._change("POST", "/transitions", {"trigger": trigger, **params})
 
     def measure(self, number: int, level: str) -> None:
-        body = {"number": number, "measured_on": date.today().isoformat(), "violence_level": level}
+        body = {"number": number, "measured_on": today_nl().isoformat(), "violence_level": level}
         self._change("POST", "/measurements", {**body, "safety_score": 6}, status=201)
 
 
@@ -86,7 +85,7 @@ def test_a_household_through_the_whole_workflow(api_as, session):
     assert walk.view["state"] == "recovery"
 
     # A new incident: back to immediate safety, whose checklist must be confirmed again.
-    walk.fire("relapse", incident_date=(date.today() - timedelta(days=1)).isoformat())
+    walk.fire("relapse", incident_date=today_nl().isoformat())
     assert walk.view["state"] == "immediate_safety"
     assert walk.view["relapses"] == 1
     assert all(item["done"] is None for item in walk.view["checklist"])

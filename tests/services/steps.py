@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from mda.services import trajectories as svc
+from mda.services.clock import today_nl
 from mda.vocabulary import TrajectoryState as S
 from mda.workflows.trajectory import CHECKLISTS
 
@@ -39,7 +38,7 @@ def complete(session, act, trajectory) -> None:
             act,
             trajectory.id,
             number=1,
-            measured_on=date.today(),
+            measured_on=today_nl(),
             violence_level="moderate",
             safety_score=4,
         )

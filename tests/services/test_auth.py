@@ -9,9 +9,10 @@ from datetime import timedelta
 import pyotp
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mda.models import LoginAttempt, utcnow
-from mda.services import auth, totp
+from mda.services import auth, tokens, totp
 from mda.services.errors import DomainError
 from tests.support import factories
 
@@ -171,3 +172,33 @@ def test_enrolment_needs_a_matching_code_and_shows_the_secret_only_while_pending
     with pytest.raises(DomainError) as caught:
         totp.begin_enrolment(session, factories.actor(other), user)
     assert caught.value.status == 403
+
+
+def test_the_database_decides_whether_a_code_was_used(session):
+    # The user object a request holds can be stale: another request accepted the code after it
+    # was loaded. The code must still be refused.
+    user = factories.user(session)
+    otp = _with_totp(session, user)
+    code = otp.now()
+    assert auth.verify_second_factor(session, user, code, ADDR) is True
+    set_committed_value(user, "totp_last_counter", None)  # what a stale copy would say
+    assert auth.verify_second_factor(session, user, code, ADDR) is False
+
+
+def test_sign_out_ends_every_web_session_but_keeps_api_tokens(session):
+    user = factories.user(session)
+    text, _row = tokens.issue_token(session, user)
+    old = user.get_id()
+    auth.sign_out(session, user)
+    assert auth.load_session_user(session, old) is None
+    assert auth.load_session_user(session, user.get_id()) == user
+    assert tokens.verify_token(session, text) is not None
+
+
+def test_sign_out_everywhere_also_revokes_api_tokens(session):
+    user = factories.user(session)
+    texts = [tokens.issue_token(session, user)[0] for _ in range(3)]
+    old = user.get_id()
+    assert auth.sign_out_everywhere(session, user) == 3
+    assert auth.load_session_user(session, old) is None
+    assert [tokens.verify_token(session, text) for text in texts] == [None] * 3

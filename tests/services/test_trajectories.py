@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from mda.models import AccessLogEntry, Deadline, Trajectory, TrajectoryEvent
 from mda.services import trajectories as svc
+from mda.services.clock import today_nl
 from mda.services.errors import (
     Conflict,
     Forbidden,
@@ -39,7 +40,7 @@ def counts(session, trajectory_id):
 def good_params(trigger, state):
     return {
         "decline": {"referred_back_to": "wijkteam"},
-        "relapse": {"incident_date": date.today() - timedelta(days=2)},
+        "relapse": {"incident_date": today_nl()},
         "close": {"closure_reason": "goals_met" if state is S.AFTERCARE else "stepped_down"},
     }.get(trigger, {})
 
@@ -253,7 +254,7 @@ def test_deadlines_follow_the_workflow(session, coordinator, act):
     }
     svc.set_checklist_item(session, act, trajectory.id, "safety_plan_made", True)
     svc.record_measurement(
-        session, act, trajectory.id, number=1, measured_on=date.today(), violence_level="severe"
+        session, act, trajectory.id, number=1, measured_on=today_nl(), violence_level="severe"
     )
     assert open_kinds() == {
         DeadlineKind.PHASE_OVERRUN,
@@ -262,9 +263,7 @@ def test_deadlines_follow_the_workflow(session, coordinator, act):
         DeadlineKind.MEASUREMENT_3_DUE,
     }
     trajectory = drive(session, act, trajectory, S.RISK_CARE)
-    svc.fire_trigger(
-        session, act, trajectory.id, "relapse", incident_date=date.today() - timedelta(days=1)
-    )
+    svc.fire_trigger(session, act, trajectory.id, "relapse", incident_date=today_nl())
     assert DeadlineKind.SCHOOL_NOTICE_DUE in open_kinds()
     svc.fire_trigger(session, act, trajectory.id, "close", closure_reason="other")
     assert open_kinds() == set()
@@ -274,12 +273,12 @@ def test_measurements_in_order_and_only_from_immediate_safety(session, coordinat
     trajectory = factories.trajectory(session, coordinator)
     with pytest.raises(TransitionRefused, match="recorded from immediate_safety on"):
         svc.record_measurement(
-            session, act, trajectory.id, number=1, measured_on=date.today(), violence_level="none"
+            session, act, trajectory.id, number=1, measured_on=today_nl(), violence_level="none"
         )
     trajectory = drive(session, act, trajectory, S.IMMEDIATE_SAFETY)
     with pytest.raises(TransitionRefused, match="measurement 1 comes first"):
         svc.record_measurement(
-            session, act, trajectory.id, number=2, measured_on=date.today(), violence_level="none"
+            session, act, trajectory.id, number=2, measured_on=today_nl(), violence_level="none"
         )
     with pytest.raises(ValidationError, match="safety_score runs from 0 to 10"):
         svc.record_measurement(
@@ -287,13 +286,13 @@ def test_measurements_in_order_and_only_from_immediate_safety(session, coordinat
             act,
             trajectory.id,
             number=1,
-            measured_on=date.today(),
+            measured_on=today_nl(),
             violence_level="none",
             safety_score=11,
         )
     with pytest.raises(ValidationError, match="violence_level 'some' is not one of"):
         svc.record_measurement(
-            session, act, trajectory.id, number=1, measured_on=date.today(), violence_level="some"
+            session, act, trajectory.id, number=1, measured_on=today_nl(), violence_level="some"
         )
 
 
@@ -355,7 +354,7 @@ def test_list_and_read_are_logged(session, coordinator, act):
 
 def test_replaying_the_event_log_gives_the_row(session, coordinator, act):
     trajectory = drive(session, act, factories.trajectory(session, coordinator), S.AFTERCARE)
-    svc.fire_trigger(session, act, trajectory.id, "relapse", incident_date=date.today())
+    svc.fire_trigger(session, act, trajectory.id, "relapse", incident_date=today_nl())
     svc.fire_trigger(session, act, trajectory.id, "close", closure_reason="household_withdrew")
     svc.fire_trigger(session, act, trajectory.id, "reopen")
     row = session.get(Trajectory, trajectory.id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from mda.models import Trajectory, TrajectoryEvent
 from mda.services import trajectories as svc
+from mda.services.clock import today_nl
 from mda.services.errors import Conflict
 from mda.vocabulary import TrajectoryState
 from tests.conftest import fresh_postgres_database, migrate
@@ -57,7 +57,7 @@ def test_concurrent_triggers_one_wins_one_conflicts(postgres_server):
                     row = session.get(Trajectory, trajectory_id, populate_existing=True)
                 version, state = row.version, row.state
             if state is TrajectoryState.RISK_CARE:
-                trigger, kwargs = "relapse", {"incident_date": date.today()}
+                trigger, kwargs = "relapse", {"incident_date": today_nl()}
             else:
                 trigger, kwargs = "safety_established", {}
             barrier = threading.Barrier(2)

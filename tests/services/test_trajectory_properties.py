@@ -8,8 +8,6 @@ transaction that is rolled back at the end.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -18,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from mda.models import Trajectory, TrajectoryEvent
 from mda.services import trajectories as svc
+from mda.services.clock import today_nl
 from mda.services.errors import DomainError
 from mda.vocabulary import ClosureReason, TrajectoryState
 from mda.workflows import trajectory as wf
@@ -31,7 +30,8 @@ fire = st.tuples(
     st.sampled_from(wf.TRIGGER_NAMES),
     st.sampled_from(CLOSURES),
     st.sampled_from([None, "wijkteam"]),
-    st.sampled_from([None, date.today() - timedelta(days=3)]),
+    # An incident date within the trajectory's life (it was registered today), or none.
+    st.sampled_from([None, "today"]),
 )
 tick = st.tuples(
     st.just("tick"),
@@ -91,7 +91,7 @@ def test_random_sequences_keep_the_trajectory_sound(sqlite_session, start, steps
             attempt(
                 svc.record_measurement,
                 number=1,
-                measured_on=date.today(),
+                measured_on=today_nl(),
                 violence_level="none",
             )
             action = ("skip",)
@@ -110,7 +110,7 @@ def test_random_sequences_keep_the_trajectory_sound(sqlite_session, start, steps
                     trigger,
                     closure_reason=closure,
                     referred_back_to=back_to,
-                    incident_date=incident,
+                    incident_date=today_nl() if incident == "today" else incident,
                 )
             elif kind == "tick":
                 svc.set_checklist_item(session, act, trajectory.id, action[1], action[2])
@@ -120,7 +120,7 @@ def test_random_sequences_keep_the_trajectory_sound(sqlite_session, start, steps
                     act,
                     trajectory.id,
                     number=action[1],
-                    measured_on=date.today(),
+                    measured_on=today_nl(),
                     violence_level="moderate",
                 )
             elif kind == "suspend":

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from mda.services import tokens as token_service
 from mda.services import users
-from mda.services.auth import authenticate
+from mda.services.auth import authenticate, load_session_user
 from mda.services.errors import Forbidden, ValidationError
 from mda.services.passwords import verify_password
 from mda.vocabulary import Role
@@ -98,3 +99,76 @@ def test_own_password_change(session):
     users.change_own_password(session, me, user, factories.PASSWORD, "a new long passphrase")
     assert verify_password(user.password_hash, "a new long passphrase")
     assert user.session_token != token
+
+
+# --- every sign-out event ends web sessions and API tokens, in the change's transaction ----
+
+
+def _tokens_of(session, user, count=2):
+    return [token_service.issue_token(session, user)[0] for _ in range(count)]
+
+
+SIGN_OUT_EVENTS = {
+    "own password change": lambda s, admin, user: users.change_own_password(
+        s, factories.actor(user), user, factories.PASSWORD, "a new long passphrase"
+    ),
+    "admin password reset": lambda s, admin, user: users.reset_password(s, admin, user.id),
+    "second-factor reset": lambda s, admin, user: users.reset_second_factor(s, admin, user.id),
+    "role change": lambda s, admin, user: users.update_user(
+        s, admin, user.id, Role.MANAGER, ["UTR", "AMA"], True
+    ),
+    "region taken away": lambda s, admin, user: users.update_user(
+        s, admin, user.id, Role.COORDINATOR, ["AMA"], True
+    ),
+    "deactivation": lambda s, admin, user: users.update_user(
+        s, admin, user.id, Role.COORDINATOR, ["UTR", "AMA"], False
+    ),
+}
+
+
+@pytest.mark.parametrize("event", list(SIGN_OUT_EVENTS))
+def test_each_sign_out_event_ends_sessions_and_revokes_tokens(session, admin, event):
+    user = factories.user(session, Role.COORDINATOR, ["UTR", "AMA"])
+    other = factories.user(session)
+    texts, other_text = _tokens_of(session, user), _tokens_of(session, other, 1)[0]
+    old_session = user.get_id()
+    assert load_session_user(session, old_session) == user
+
+    SIGN_OUT_EVENTS[event](session, admin, user)
+
+    assert user.session_token != old_session.partition(":")[2]
+    assert load_session_user(session, old_session) is None
+    assert [token_service.verify_token(session, text) for text in texts] == [None, None]
+    assert token_service.verify_token(session, other_text) is not None
+
+
+def test_reactivation_revokes_tokens_left_from_before(session, admin):
+    # An account deactivated before deactivation revoked tokens still has live token rows;
+    # reactivating it must not bring them back.
+    user = factories.user(session)
+    (text,) = _tokens_of(session, user, 1)
+    user.active = False
+    session.commit()
+    users.update_user(session, admin, user.id, Role.COORDINATOR, ["UTR"], True)
+    assert token_service.verify_token(session, text) is None
+
+
+def test_sign_out_and_revocation_commit_with_the_change_or_not_at_all(session, admin, monkeypatch):
+    user = factories.user(session)
+    (text,) = _tokens_of(session, user, 1)
+    token = user.session_token
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the access log is unavailable")
+
+    monkeypatch.setattr(users, "log_access", fail)
+    with pytest.raises(RuntimeError):
+        users.update_user(session, admin, user.id, Role.MANAGER, ["UTR"], True)
+    session.expire_all()
+    assert user.role is Role.COORDINATOR and user.session_token == token
+    assert token_service.verify_token(session, text) is not None
+    monkeypatch.undo()
+    users.update_user(session, admin, user.id, Role.MANAGER, ["UTR"], True)
+    session.expire_all()
+    assert user.role is Role.MANAGER and user.session_token != token
+    assert token_service.verify_token(session, text) is None

@@ -270,3 +270,71 @@ def test_language_switch(client):
     assert client.post("/language", data={"lang": "xx"}).status_code == 400
     response = client.post("/language", data={"lang": "nl", "next": "https://evil.example/"})
     assert response.headers["Location"] == "/"
+
+
+# --- huge ids, deep JSON, no caching (issue 8) ----------------------------------------------
+
+
+def _page_rules(app, methods):
+    from mda.web.api.blueprint import API_PREFIX
+
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(API_PREFIX) or rule.endpoint.endswith("static"):
+            continue
+        for method in sorted((rule.methods or set()) & set(methods)):
+            yield rule, method
+
+
+def test_huge_ids_in_page_urls_are_404_not_500(app, session):
+    from werkzeug.routing import IntegerConverter
+
+    client, _ = _admin_client(app, session)
+    checked = 0
+    for rule, method in _page_rules(app, ("GET", "POST")):
+        ints = [n for n, c in rule._converters.items() if isinstance(c, IntegerConverter)]
+        for name in ints:
+            for huge in (2**63, 2**70, "9" * 5000):
+                url = rule.rule.replace(f"<int:{name}>", str(huge))
+                response = client.open(url, method=method)
+                assert response.status_code == 404, (method, url, response.status_code)
+                checked += 1
+    assert checked >= 5 * 3
+
+
+def test_page_forms_refuse_deeply_nested_json_with_400(app, session):
+    client, _ = _admin_client(app, session)
+    admin_page_posts = [
+        (rule, method)
+        for rule, method in _page_rules(app, ("POST",))
+        if not rule.arguments and rule.rule.startswith(("/admin", "/account"))
+    ]
+    assert admin_page_posts
+    for rule, method in admin_page_posts:
+        response = client.open(
+            rule.rule,
+            method=method,
+            data="[" * 1000 + "]" * 1000,
+            headers={"Content-Type": "application/json"},
+        )
+        assert response.status_code == 400, (rule.rule, response.status_code)
+
+
+def test_pages_are_not_cached_but_static_assets_may_be(app, session):
+    anonymous = app.test_client()
+    client, admin = _admin_client(app, session)
+    for response in (
+        anonymous.get("/auth/login"),
+        anonymous.get("/no-such-page"),
+        anonymous.get("/healthz"),
+        client.get("/account/"),
+        client.get("/admin/users"),
+        client.get(f"/admin/users/{admin.id}"),
+        client.get("/admin/organisations"),
+    ):
+        assert response.headers.get("Cache-Control") == "no-store", response.request.path
+        assert response.headers.get("Pragma") == "no-cache", response.request.path
+    asset = anonymous.get("/static/css/mda.css")
+    assert asset.status_code == 200
+    assert "no-store" not in asset.headers.get("Cache-Control", "")
+    assert "Pragma" not in asset.headers
+    asset.close()

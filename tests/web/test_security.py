@@ -241,6 +241,7 @@ def _production_app(tmp_path) -> Flask:
             "SECRET_KEY": "x" * 32,
             "PSEUDONYM_KEY": "y" * 32,
             "DATABASE_URL": "sqlite://",
+            "BROKER_URL": "memory://",
             "INSTANCE_PATH": str(tmp_path / "instance"),
         }
     )

@@ -7,16 +7,43 @@ error handlers in one place; each resource module tags its operations for the do
 from __future__ import annotations
 
 import http
+import typing
 
+import flask
+from flask import abort
 from flask_smorest import Api, Blueprint
 from flask_smorest.spec import prepare_response
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from mda.web.api.schemas import ProblemSchema
+from mda.web.hardening import JsonRefused, loads_checked
 
 API_PREFIX = "/api/v1"
 PROBLEM_JSON = "application/problem+json"
 
-bp = Blueprint(
+
+class MdaParser(FlaskParser):
+    """webargs' parser, reading bodies with :func:`mda.web.hardening.loads_checked`.
+
+    webargs parses with :func:`json.loads` itself (not Flask's provider): a body nested 1,000
+    deep would raise ``RecursionError``. Too deep, or a number too long: 400 with the reason.
+    """
+
+    def _raw_load_json(self, req: flask.Request) -> typing.Any:
+        if not is_json_request(req):
+            return core.missing
+        try:
+            return loads_checked(req.get_data(cache=True))
+        except JsonRefused as exc:
+            abort(400, description=str(exc))
+
+
+class MdaBlueprint(Blueprint):
+    ARGUMENTS_PARSER = MdaParser()
+
+
+bp = MdaBlueprint(
     "api",
     __name__,
     url_prefix=API_PREFIX,

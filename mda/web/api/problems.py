@@ -112,7 +112,7 @@ def domain_error(exc: DomainError) -> Response:
         extra["current_version"] = exc.details["version"]
     headers = None
     retry_after = exc.details.get("retry_after")
-    if exc.status == 429 and retry_after is not None:
+    if exc.status in (429, 503) and retry_after is not None:
         headers = {"Retry-After": str(retry_after)}
     return problem(exc.status, exc.title, exc.message, errors=errors, headers=headers, **extra)
 

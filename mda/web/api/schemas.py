@@ -49,15 +49,34 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
-class StrictInteger(fields.Integer):
-    """Only a JSON whole number; not "3", 3.5 or true."""
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# Ids are 32-bit integer columns: a larger one names nothing (and a database may refuse it).
+ID_MAX = 2**31 - 1
 
-    default_error_messages = {"invalid": "Not a whole number."}
+
+class StrictInteger(fields.Integer):
+    """Only a JSON whole number within 64 bits; not "3", 3.5, true or 2**63.
+
+    A number no database column can hold is refused here (422) before a driver would raise
+    ``OverflowError`` on it; fields narrow the range further with ``validate.Range``.
+    """
+
+    default_error_messages = {
+        "invalid": "Not a whole number.",
+        "too_large": "Out of range: a whole number from -2**63 to 2**63 - 1.",
+    }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise self.make_error("invalid")
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise self.make_error("too_large")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+def id_range() -> validate.Range:
+    """An id: from 1 to the largest a 32-bit column holds (documented in OpenAPI)."""
+    return validate.Range(min=1, max=ID_MAX)
 
 
 def enum_field(enum_cls: type, **kwargs: Any) -> fields.Enum:
@@ -221,7 +240,11 @@ class PeriodQuerySchema(ma.Schema):
     period = fields.String(
         required=True,
         validate=validate.Regexp(PERIOD_RE, error="A half year like 2020-H2."),
-        metadata={"example": "2020-H2"},
+        metadata={
+            "example": "2020-H2",
+            "description": "A half year from 2015-H1 (the GHNT programme's start) up to the "
+            "current half year; one outside that range answers 422.",
+        },
     )
 
 
@@ -247,7 +270,9 @@ IndicatorCountsSchema = ma.Schema.from_dict(
 
 class OverviewSchema(ma.Schema):
     period = fields.String(required=True)
-    previous_period = fields.String(required=True)
+    previous_period = fields.String(
+        required=True, metadata={"description": "The half year before `period`, like 2020-H1."}
+    )
     regions = fields.Integer(required=True)
     reported = fields.Integer(required=True)
     previous_reported = fields.Integer(required=True)
@@ -275,7 +300,7 @@ class TrajectoryCreateSchema(StrictSchema):
     )
     children = enum_field(ChildrenBucket, required=True)
     coordinator_id = StrictInteger(
-        validate=validate.Range(min=1),
+        validate=id_range(),
         metadata={"description": "The coordinator to assign; by default the caller."},
     )
 
@@ -293,7 +318,7 @@ class TrajectoryListQuerySchema(ma.Schema):
 
 
 class ChecklistPathSchema(StrictSchema):
-    trajectory_id = fields.Integer(required=True)
+    trajectory_id = fields.Integer(required=True, validate=id_range())
     item = fields.String(
         required=True,
         validate=validate.OneOf(
@@ -338,7 +363,7 @@ class CoordinatorUpdateSchema(StrictSchema):
     coordinator_id = StrictInteger(
         required=True,
         allow_none=True,
-        validate=validate.Range(min=1),
+        validate=id_range(),
         metadata={"description": "A coordinator of the trajectory's region; null: none."},
     )
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 from werkzeug.wrappers import Response
 
 from mda.extensions import db, login_manager
@@ -15,7 +15,7 @@ from mda.models import User
 from mda.services import auth as auth_service
 from mda.web.auth import bp
 from mda.web.auth.forms import LoginForm, SecondFactorForm
-from mda.web.security import start_session
+from mda.web.security import end_session, start_session
 
 PENDING = "pending_second_factor"
 # How long a correct password waits for its code before the sign-in starts over.
@@ -124,10 +124,8 @@ def second_factor():
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
-    lang = session.get("lang")
-    logout_user()
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    # Ends every session of the account, so a copy of this cookie does not outlive sign-out.
+    auth_service.sign_out(db.session, current_user._get_current_object())
+    end_session()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))

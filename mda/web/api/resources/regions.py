@@ -30,7 +30,8 @@ PERIOD = {
     "in": "path",
     "name": "period",
     "required": True,
-    "description": "A half year, like 2020-H2.",
+    "description": "A half year, like 2020-H2: from 2015-H1 (the GHNT programme's start) up "
+    "to the current half year; one outside that range answers 422.",
     "schema": {"type": "string", "pattern": r"^[0-9]{4}-H[12]$"},
 }
 IF_MATCH = {

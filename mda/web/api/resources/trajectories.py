@@ -181,7 +181,9 @@ def fire_trigger(data: dict[str, Any], trajectory_id: int) -> Any:
 
     `trigger` and, where the trigger needs them, `reason`, `closure_reason`,
     `incident_date` (relapse) and `referred_back_to` (decline). A trigger whose conditions
-    do not hold answers 422 with every unmet condition in `unmet`; nothing changes.
+    do not hold answers 422 with every unmet condition in `unmet`; nothing changes. An
+    `incident_date` lies from the day the trajectory was registered up to today (the Dutch
+    date); another answers 422 naming the allowed range.
     """
     trajectory = trajectory_service.fire_trigger(
         db.session,
@@ -209,7 +211,9 @@ def record_measurement(data: dict[str, Any], trajectory_id: int) -> Any:
     """Record a safety measurement
 
     `number` (1, 2, 3, ... in order), `measured_on`, `violence_level` (none, moderate,
-    severe) and optionally `safety_score` (0-10). From immediate_safety on.
+    severe) and optionally `safety_score` (0-10). From immediate_safety on. `measured_on`
+    lies from the day the trajectory was registered (or the previous measurement's date) up
+    to today (the Dutch date); another answers 422 naming the allowed range.
     """
     trajectory = trajectory_service.record_measurement(
         db.session,
