@@ -37,6 +37,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from mda.web import hardening
 
     hardening.init_app(app)  # before the blueprints: their rules take the bounded int converter
+    from mda.dbtools import install_log_scrubber
+
+    install_log_scrubber()  # no row of free text from a database error in any log
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import traceback
 from pathlib import Path
 
 from alembic import command
@@ -64,3 +66,86 @@ def load_reference_data(session: Session) -> None:
         if kind not in rules:
             session.add(DeadlineRule(kind=kind, amount=amount, unit=unit, recurring=recurring))
     session.flush()
+
+
+# --- database errors in logs -------------------------------------------------------------
+
+#: Loggers through which an unhandled exception reaches a log file: Flask's app logger, our
+#: own error pages, Celery's task tracer and worker, gunicorn.
+SCRUBBED_LOGGERS = ("mda", "mda.web.errors", "celery.app.trace", "celery.worker", "gunicorn.error")
+
+
+def describe_database_error(exc: BaseException) -> str:
+    """What went wrong in the database, without the values involved.
+
+    ``hide_parameters`` keeps the bound parameters out of SQLAlchemy's message, but
+    PostgreSQL's own message adds a DETAIL with the failing row or key ("Failing row contains
+    (..., <free text>)"). Only the error class, the SQLSTATE, the driver's primary message
+    (which names columns and constraints, never values) and the statement with its
+    placeholders are kept.
+    """
+    from sqlalchemy.exc import DBAPIError, StatementError
+
+    orig = getattr(exc, "orig", exc)
+    diag = getattr(orig, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    if primary is None:
+        primary = str(orig).splitlines()[0] if str(orig) else ""
+        if diag is not None or "DETAIL" in primary:
+            primary = primary.split("DETAIL")[0].strip()
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
+    parts = [type(exc).__name__]
+    if sqlstate:
+        parts.append(f"({sqlstate})")
+    parts.append(primary)
+    if isinstance(exc, StatementError | DBAPIError) and exc.statement:
+        parts.append(f"[SQL: {exc.statement}]")
+    return " ".join(part for part in parts if part)
+
+
+def _database_error_in(exc: BaseException | None) -> BaseException | None:
+    from sqlalchemy.exc import StatementError
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, StatementError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+class DatabaseErrorScrubber(logging.Filter):
+    """Replaces a logged database exception by :func:`describe_database_error` and its frames.
+
+    The traceback's frames (file, line, code) stay, so the error can still be found; the
+    exception messages, which can quote a row of free text, do not.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.exc_info or record.exc_info[1] is None:
+            return True
+        found = _database_error_in(record.exc_info[1])
+        if found is None:
+            return True
+        frames = "".join(traceback.format_tb(record.exc_info[2]))
+        record.msg = f"{record.getMessage()}\n{describe_database_error(found)}\n{frames}".rstrip()
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+def install_log_scrubber() -> None:
+    """Put the scrubber on every logger an unhandled database error is logged through."""
+    scrubber = (
+        next(
+            (f for f in logging.getLogger("mda").filters if isinstance(f, DatabaseErrorScrubber)),
+            None,
+        )
+        or DatabaseErrorScrubber()
+    )
+    for name in SCRUBBED_LOGGERS:
+        logger = logging.getLogger(name)
+        if scrubber not in logger.filters:
+            logger.addFilter(scrubber)

@@ -6,14 +6,18 @@ of the other service tests), because SQLite's locking only shows across connecti
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from mda.dbtools import describe_database_error, install_log_scrubber
 from mda.extensions import make_engine
 from mda.models import Region, WorkerHeartbeat, utcnow
 from mda.services.errors import Busy
@@ -93,3 +97,34 @@ def test_writers_begin_immediate_and_readers_do_not(engine: Engine) -> None:
         record_heartbeat(session, "begin-check")
     begins = [s for s in statements if s.startswith("BEGIN")]
     assert begins == ["BEGIN", "BEGIN IMMEDIATE"], begins
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_database_errors_reach_the_logs_without_their_values(
+    backend: str, request: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Neither SQLAlchemy's parameters nor PostgreSQL's "Failing row contains" reach a log."""
+    engine = request.getfixturevalue(f"{backend}_engine")
+    secret = "gesprek met moeder over de vader"
+    with engine.connect() as conn, pytest.raises(DBAPIError) as failed:
+        conn.execute(
+            text("INSERT INTO region_status_changes (region_code, what, from_value, to_value, "
+                 "reason, at) VALUES (:region, NULL, 'a', 'b', :reason, CURRENT_TIMESTAMP)"),
+            {"region": "UTR", "reason": secret},
+        )  # fmt: skip
+    assert "hidden due to hide_parameters" in str(failed.value)
+    summary = describe_database_error(failed.value)
+    assert secret not in summary and "region_status_changes" in summary
+
+    install_log_scrubber()
+    for name in ("mda", "celery.app.trace"):
+        try:
+            raise RuntimeError("the use case failed") from failed.value
+        except RuntimeError:
+            logging.getLogger(name).exception("unhandled error on POST /x")
+    logged = caplog.text
+    assert "unhandled error on POST /x" in logged
+    assert "IntegrityError" in logged and "test_uow.py" in logged  # still findable
+    assert secret not in logged
