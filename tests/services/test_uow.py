@@ -128,3 +128,27 @@ def test_database_errors_reach_the_logs_without_their_values(
     assert "unhandled error on POST /x" in logged
     assert "IntegrityError" in logged and "test_uow.py" in logged  # still findable
     assert secret not in logged
+
+
+def test_the_real_commit_path_runs_callbacks_once_after_the_outermost_commit(
+    engine: Engine,
+) -> None:
+    """Commits that are real (not the savepoints of the other tests), nested units included."""
+    seen: list[tuple[str, set[str]]] = []
+    with Session(engine) as session:
+        with unit_of_work(session):
+            session.add(WorkerHeartbeat(name="outer", last_seen_at=utcnow()))
+            with unit_of_work(session):  # a nested use case: no commit of its own
+                session.add(WorkerHeartbeat(name="inner", last_seen_at=utcnow()))
+                after_commit(session, lambda: seen.append(("inner", heartbeats(engine))))
+            assert "inner" not in heartbeats(engine)  # not committed by the nested unit
+        assert [name for name, _ in seen] == ["inner"]
+        # The callback ran after the commit: another connection already saw both rows.
+        assert {"outer", "inner"} <= seen[0][1]
+
+        with pytest.raises(RuntimeError), unit_of_work(session):
+            session.add(WorkerHeartbeat(name="rolled-back", last_seen_at=utcnow()))
+            after_commit(session, lambda: seen.append(("rolled-back", set())))
+            raise RuntimeError("the use case fails half-way")
+    assert "rolled-back" not in heartbeats(engine)
+    assert [name for name, _ in seen] == ["inner"]
