@@ -180,11 +180,53 @@ def test_refused_access_is_logged_as_denied(callers, tid, session):
     assert [(e.username, e.channel) for e in denied] == [(caller.user.username, "api")]
 
 
-def test_programme_never_sees_a_pseudonym(callers, tid):
-    programme = callers["programme"]
-    for path in ("trajectories", f"trajectories/{tid}"):
-        response = programme.get(path)
-        assert response.status_code == 403
+SAMPLES = {"code": "UTR", "period": "2021-H1"}
+
+
+def _get_routes(app) -> list[str]:
+    """Every GET route of the API with sample values for its arguments."""
+    paths = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or "GET" not in rule.methods:
+            continue
+        if rule.rule.endswith(("/openapi.json", "/docs")):
+            continue
+        values = {arg: SAMPLES.get(arg) for arg in rule.arguments}
+        if None in values.values():  # an id of a trajectory: refused below, not scanned
+            continue
+        paths.append(rule.build(values, append_unknown=False)[1])
+    return paths
+
+
+def _leaks(text: str, pseudonym: str, tid: int) -> list[str]:
+    found = []
+    if pseudonym in text:
+        found.append("pseudonym")
+    for key in ('"pseudonym"', '"trajectory_id"', f'"id": {tid},', f'"id": {tid}}}'):
+        if key in text:
+            found.append(key)
+    return found
+
+
+def test_programme_and_managers_never_see_a_pseudonym_or_trajectory(app, callers, tid):
+    """Every GET answer of the API to the programme and the managers, scanned for a trajectory.
+
+    The scanner is shown to work on the coordinator's own view of the trajectory first, so the
+    test fails if an aggregate endpoint ever starts to carry one.
+    """
+    coordinator_view = callers["coordinator"].get(f"trajectories/{tid}").get_data(as_text=True)
     pseudonym = callers["coordinator"].get(f"trajectories/{tid}").get_json()["pseudonym"]
-    overview = programme.get("programme/overview?period=2021-H1").get_data(as_text=True)
-    assert pseudonym not in overview
+    assert _leaks(coordinator_view, pseudonym, tid), "the scanner must find what it looks for"
+    assert "/api/v1/programme/overview" in _get_routes(app)
+    scanned = 0
+    for name in ("programme", "manager", "manager_elsewhere"):
+        caller = callers[name]
+        for path in [*_get_routes(app), "/api/v1/programme/overview?period=2021-H1"]:
+            response = caller.get(path)
+            if response.status_code == 200:
+                scanned += 1
+                leaks = _leaks(response.get_data(as_text=True), pseudonym, tid)
+                assert not leaks, (name, path, leaks)
+        for path in ("trajectories", f"trajectories/{tid}"):
+            assert caller.get(path).status_code == 403, (name, path)
+    assert scanned >= 6
