@@ -13,6 +13,7 @@ from the environment and refuses to start when one is missing.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -58,6 +59,11 @@ class BaseConfig:
     TRUSTED_PROXIES = 0
     # Failed and successful sign-in attempts are deleted after this many days.
     LOGIN_ATTEMPT_RETENTION_DAYS = 30
+    # Retention (DESIGN.md 6): closed trajectories are reduced to their coarse attributes this
+    # many years after closing; access-log rows are deleted after their own period (NEN 7513:
+    # 5 years). At least 1 each: the database refuses anything younger than a year.
+    RETENTION_YEARS = 5
+    ACCESS_LOG_RETENTION_YEARS = 5
 
     # Language: Dutch by default, English available.
     BABEL_DEFAULT_LOCALE = "nl"
@@ -172,17 +178,17 @@ def _coerce(current: Any, raw: str, name: str) -> Any:
 def load_settings(
     env_name: str | None = None,
     overrides: dict[str, Any] | None = None,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Class defaults, then ``MDA_*`` environment variables, then ``overrides``."""
-    environ = os.environ if environ is None else environ
+    env: Mapping[str, str] = os.environ if environ is None else environ
     if overrides and "ENV_NAME" in overrides:
         env_name = overrides["ENV_NAME"]
-    cls = config_class(env_name or environ.get("MDA_ENV"))
+    cls = config_class(env_name or env.get("MDA_ENV"))
     settings: dict[str, Any] = {
         key: getattr(cls, key) for key in dir(cls) if key.isupper() and not key.startswith("_")
     }
-    for key, raw in environ.items():
+    for key, raw in env.items():
         if not key.startswith("MDA_") or key == "MDA_ENV":
             continue
         name = key[4:]

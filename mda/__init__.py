@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_secrets.fill_embedded_defaults(app.config, instance_path)
     check_required(app.config)
     _check_workflow_settings(app)
+    _check_retention_settings(app)
 
     from mda.web import hardening
 
@@ -48,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from mda.dbtools import upgrade_database
 
         upgrade_database(app)
+    _check_pseudonym_key_versions(app)
     return app
 
 
@@ -65,6 +67,63 @@ def _check_workflow_settings(app: Flask) -> None:
         screening_rule(app.config)
     except ValueError as exc:
         raise ConfigError(f"MDA_SCREENING_*: {exc}") from None
+
+
+def _check_retention_settings(app: Flask) -> None:
+    from config import ConfigError
+    from mda.services.retention import MINIMUM_YEARS
+
+    for name in ("RETENTION_YEARS", "ACCESS_LOG_RETENTION_YEARS"):
+        if int(app.config[name]) < MINIMUM_YEARS:
+            raise ConfigError(
+                f"MDA_{name} must be at least {MINIMUM_YEARS}, not {app.config[name]}"
+            )
+
+
+def _check_pseudonym_key_versions(app: Flask) -> None:
+    """Refuse a database holding trajectories on a key version whose key is not configured.
+
+    Runs after AUTO_UPGRADE; a database without the table yet (fresh, not migrated) holds no
+    pseudonyms and passes. One that cannot be reached is left to the first request to report.
+    """
+    import logging
+
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+    from sqlalchemy.pool import StaticPool
+
+    from config import ConfigError
+    from mda.extensions import db
+    from mda.services.pseudonyms import PseudonymKeys, unconfigured_key_versions
+
+    if not app.config.get("CHECK_PSEUDONYM_KEY_VERSIONS", True):
+        return  # `mda keys status`, which must be able to show what is missing
+    if not app.config.get("PSEUDONYM_KEY"):
+        return  # nothing to check against; production refuses this in check_required
+    try:
+        keys = PseudonymKeys.from_config(app.config)
+    except (RuntimeError, ValueError) as exc:
+        raise ConfigError(f"MDA_PSEUDONYM_*: {exc}") from None
+    engine = db.state(app).engine
+    missing: list[int] = []
+    try:
+        with engine.connect() as connection:
+            if inspect(connection).has_table("trajectories"):
+                with Session(bind=connection) as session:
+                    missing = unconfigured_key_versions(session, keys)
+    except OperationalError:
+        logging.getLogger(__name__).warning("pseudonym key versions not checked: no database")
+    finally:
+        if not isinstance(engine.pool, StaticPool):  # in memory: the pool is the database
+            engine.dispose()  # no pooled connection left behind by start-up
+    if missing:
+        versions = ", ".join(str(v) for v in missing)
+        raise ConfigError(
+            f"The database holds trajectories under pseudonym key version(s) {versions}, "
+            "whose key is not configured: add it to MDA_PSEUDONYM_OLD_KEYS "
+            "(see `mda keys status` and docs/security.md)."
+        )
 
 
 def _init_extensions(app: Flask) -> None:

@@ -174,6 +174,78 @@ def user_create(username: str, role: str, regions: tuple[str, ...], password_std
         )
 
 
+# --- pseudonym keys and retention -------------------------------------------------------
+
+
+@cli.group()
+def keys() -> None:
+    """Pseudonym keys and their rotation."""
+
+
+@keys.command("status")
+def keys_status() -> None:
+    """How many trajectories are on each key version, and which versions are configured.
+
+    Works on a database the app refuses at start-up for a missing key: it names what is
+    missing. An old key can be dropped once no trajectory is left on its version.
+    """
+    from mda.extensions import db as database
+    from mda.services.pseudonyms import UNLINKED_VERSION, PseudonymKeys, key_version_counts
+
+    app = _app(CHECK_PSEUDONYM_KEY_VERSIONS=False)
+    try:
+        configured = PseudonymKeys.from_config(app.config)
+    except RuntimeError as exc:
+        raise _fail(exc) from None
+    with app.app_context():
+        counts = key_version_counts(database.session)
+    current = configured.current_version
+    click.echo(f"Current key version: {current}")
+    old = sorted(configured.versions() - {current})
+    click.echo("Configured old versions: " + (", ".join(map(str, old)) or "none"))
+    missing = False
+    for version in sorted(set(counts) | configured.versions()):
+        count = counts.get(version, 0)
+        if version == UNLINKED_VERSION:
+            note = "unlinked by retention, needs no key"
+        elif version == current:
+            note = "current"
+        elif version in configured.versions():
+            note = "old key, still needed" if count else "old key, no longer needed: remove it"
+        else:
+            note = "NOT CONFIGURED: the app refuses to start"
+            missing = True
+        click.echo(f"  version {version}: {count} trajector{'y' if count == 1 else 'ies'} ({note})")
+    if missing:
+        raise SystemExit(1)
+
+
+@cli.group()
+def retention() -> None:
+    """Retention of closed trajectories and of the access log."""
+
+
+@retention.command("run")
+def retention_run() -> None:
+    """Apply retention now (the beat task does it daily): reduce and prune what is due."""
+    from mda.extensions import db as database
+    from mda.services.context import Actor
+    from mda.services.retention import run_retention
+
+    app = _app()
+    with app.app_context():
+        result = run_retention(
+            database.session,
+            retention_years=int(app.config["RETENTION_YEARS"]),
+            access_log_years=int(app.config["ACCESS_LOG_RETENTION_YEARS"]),
+            actor=Actor.system("cli"),
+        )
+    click.echo(
+        f"Reduced {result.trajectories} closed trajectories ({result.events} events); "
+        f"deleted {result.access_log} access-log rows."
+    )
+
+
 # --- running ----------------------------------------------------------------------------
 
 
@@ -527,7 +599,8 @@ def workflow_diagram(name: str, fmt: str) -> None:
     except Exception as exc:  # graphviz missing: say so plainly
         if fmt == "svg":
             raise click.ClickException(
-                f"SVG needs graphviz (the dot program) installed: {exc}"
+                "SVG needs the graphviz extra (pip install 'mda[diagrams]') and the dot "
+                f"program (Debian: apt-get install graphviz): {exc}"
             ) from None
         raise
     click.echo(drawn.decode() if isinstance(drawn, bytes) else drawn)

@@ -48,12 +48,15 @@ def upgrade_database(app: Flask, revision: str = "head") -> None:
 
 
 def load_reference_data(session: Session) -> None:
-    """Insert the 28 regions, their building blocks and the default deadline rules; idempotent.
+    """Insert the 28 regions, their building blocks, the default deadline rules and the days
+    made equal to a holiday by decree; idempotent.
 
     Existing rows are left as they are: names may be corrected and rules tuned by an admin.
+    A decree day an admin removed comes back (the shipped decrees are law, not settings).
     """
-    from mda.models import DeadlineRule, Region, RegionBuildingBlock
-    from mda.reference import BUILDING_BLOCKS, DEFAULT_DEADLINE_RULES, REGIONS
+    from mda.models import CalendarDay, DeadlineRule, Region, RegionBuildingBlock, utcnow
+    from mda.reference import BUILDING_BLOCKS, DECREE_DAYS, DEFAULT_DEADLINE_RULES, REGIONS
+    from mda.services import workdays
 
     known = set(session.scalars(select(Region.code)))
     for code, name in REGIONS:
@@ -65,7 +68,15 @@ def load_reference_data(session: Session) -> None:
     for kind, (amount, unit, recurring) in DEFAULT_DEADLINE_RULES.items():
         if kind not in rules:
             session.add(DeadlineRule(kind=kind, amount=amount, unit=unit, recurring=recurring))
+    days = set(session.scalars(select(CalendarDay.day)))
+    added = False
+    for day, name in DECREE_DAYS.items():
+        if day not in days:
+            session.add(CalendarDay(day=day, name=name, created_at=utcnow()))
+            added = True
     session.flush()
+    if added:
+        workdays.invalidate()
 
 
 # --- database errors in logs -------------------------------------------------------------

@@ -83,7 +83,7 @@ class Database:
     """Engine per app, one session per app context, removed when the context ends."""
 
     def init_app(self, app: Flask) -> None:
-        engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("DATABASE_ECHO"))
+        engine = make_engine(app.config["DATABASE_URL"], echo=bool(app.config.get("DATABASE_ECHO")))
         app.extensions["mda.db"] = _DatabaseState(engine)
         app.teardown_appcontext(self._remove_session)
 

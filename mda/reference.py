@@ -1,6 +1,9 @@
-"""Reference data shipped with the product: the 28 GHNT regions and default deadline rules."""
+"""Reference data shipped with the product: the 28 GHNT regions, default deadline rules and
+the days made equal to a holiday by decree."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from mda.vocabulary import DeadlineKind, DueUnit
 
@@ -50,4 +53,17 @@ DEFAULT_DEADLINE_RULES: dict[DeadlineKind, tuple[int, DueUnit, bool]] = {
     DeadlineKind.PLAN_REVIEW_DUE: (6, DueUnit.WEEKS, True),
     DeadlineKind.SCHOOL_NOTICE_DUE: (24, DueUnit.HOURS, False),
     DeadlineKind.PHASE_OVERRUN: (3, DueUnit.MONTHS, False),
+}
+
+# Days made equal to an Algemene termijnenwet holiday by decree (Besluit van ... houdende
+# gelijkstelling van dagen met algemeen erkende feestdagen), as published for 2026-2028. The
+# statutory holidays themselves are computed (mda.services.workdays); these are data: loaded
+# into ``calendar_days`` by ``load_reference_data`` and extended by an admin when a new decree
+# appears.
+DECREE_DAYS: dict[date, str] = {
+    date(2026, 1, 2): "Dag na Nieuwjaarsdag (bij besluit)",
+    date(2026, 5, 15): "Dag na Hemelvaartsdag (bij besluit)",
+    date(2027, 5, 7): "Dag na Hemelvaartsdag (bij besluit)",
+    date(2028, 4, 28): "Dag na Koningsdag (bij besluit)",
+    date(2028, 5, 26): "Dag na Hemelvaartsdag (bij besluit)",
 }

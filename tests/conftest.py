@@ -136,6 +136,17 @@ def session(connection: Connection) -> Iterator[Session]:
         yield sess
 
 
+@pytest.fixture(autouse=True)
+def _fresh_working_day_calendar() -> Iterator[None]:
+    """Each test starts from the shipped decree days: a test's calendar change is rolled back
+    with its transaction, and so must be this process's cached copy of the calendar."""
+    from mda.services import workdays
+
+    workdays.invalidate()
+    yield
+    workdays.invalidate()
+
+
 # --- the app ----------------------------------------------------------------------------
 
 

@@ -105,3 +105,15 @@ def test_user_create_refuses_bad_input_clearly(cli_env, args, stdin, message):
     assert result.exit_code != 0
     assert message in result.output
     assert "x.y" not in _users(cli_env)
+
+
+def test_retention_run_and_keys_status_on_a_fresh_instance(cli_env):
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    result = runner.invoke(cli, ["retention", "run"])
+    assert result.exit_code == 0, result.output
+    assert "Reduced 0 closed trajectories (0 events); deleted 0 access-log rows." in result.output
+    status = runner.invoke(cli, ["keys", "status"])
+    assert status.exit_code == 0, status.output
+    assert "Current key version: 1" in status.output
+    assert "  version 1: 0 trajectories (current)" in status.output

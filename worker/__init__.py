@@ -49,6 +49,10 @@ def celery_init_app(app: Flask) -> Celery:
                 "task": "mda.prune_login_attempts",
                 "schedule": 6 * 3600.0,
             },
+            "apply-retention": {
+                "task": "mda.apply_retention",
+                "schedule": 24 * 3600.0,
+            },
         },
     }
     if broker_url.startswith("sqla+sqlite"):

@@ -9,7 +9,7 @@ from flask import current_app
 
 from mda.extensions import db
 from mda.models import utcnow
-from mda.services import system
+from mda.services import retention, system
 
 
 @shared_task(name="mda.ping")
@@ -33,3 +33,20 @@ def prune_login_attempts() -> int:
         retention_days=int(config["LOGIN_ATTEMPT_RETENTION_DAYS"]),
         throttle_window_minutes=int(config["LOGIN_THROTTLE_WINDOW_MINUTES"]),
     )
+
+
+@shared_task(name="mda.apply_retention", ignore_result=True)
+def apply_retention() -> dict[str, int]:
+    """Reduce closed trajectories past MDA_RETENTION_YEARS and delete access-log rows past
+    MDA_ACCESS_LOG_RETENTION_YEARS; batch-wise and idempotent."""
+    config = current_app.config
+    result = retention.run_retention(
+        db.session,
+        retention_years=int(config["RETENTION_YEARS"]),
+        access_log_years=int(config["ACCESS_LOG_RETENTION_YEARS"]),
+    )
+    return {
+        "trajectories": result.trajectories,
+        "events": result.events,
+        "access_log": result.access_log,
+    }

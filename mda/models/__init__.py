@@ -2,7 +2,7 @@
 
 from mda.models.audit import AccessLogEntry
 from mda.models.base import Base, utcnow
-from mda.models.deadline import Deadline, DeadlineRule, Notification
+from mda.models.deadline import CalendarDay, Deadline, DeadlineRule, Notification
 from mda.models.region import HalfYearReport, Region, RegionBuildingBlock, RegionStatusChange
 from mda.models.stats import StatsCell, StatsRelease
 from mda.models.system import WorkerHeartbeat
@@ -13,6 +13,7 @@ __all__ = [
     "AccessLogEntry",
     "ApiToken",
     "Base",
+    "CalendarDay",
     "ChecklistItem",
     "Deadline",
     "DeadlineRule",

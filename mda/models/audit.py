@@ -12,7 +12,10 @@ from mda.vocabulary import AccessAction
 
 
 class AccessLogEntry(Base):
-    """Append-only. On PostgreSQL a trigger refuses UPDATE and DELETE on this table."""
+    """Append-only: a trigger refuses UPDATE and DELETE, except deleting rows older than a year.
+
+    The retention task deletes rows past ``MDA_ACCESS_LOG_RETENTION_YEARS`` (at least one).
+    """
 
     __tablename__ = "access_log"
     __table_args__ = (

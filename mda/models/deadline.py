@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mda.models.base import Base, UTCDateTime, created_at, enum_column, intpk
@@ -50,6 +62,15 @@ class Deadline(Base):
         # The worklist: a region's open deadlines by due moment.
         Index("ix_deadlines_worklist", "region_code", "status", "due_at"),
         Index("ix_deadlines_trajectory", "trajectory_id", "kind", "status"),
+        # At most one open deadline per trajectory and kind, whatever the services do.
+        Index(
+            "uq_deadlines_one_open",
+            "trajectory_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
     )
 
     id: Mapped[intpk]
@@ -68,8 +89,14 @@ class Deadline(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    # How the due moment was computed (rule, amount and unit, start, working days counted,
+    # weekend days and holidays skipped, art. 1 move, suspensions): see
+    # mda.services.workdays.compute_due and mda.services.deadlines. None on rows of before 0002.
+    computation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Why it was met or acknowledged by hand (meet_deadline / acknowledge_deadline).
+    note: Mapped[str | None] = mapped_column(Text)
 
-    trajectory: Mapped[Trajectory] = relationship()
+    trajectory: Mapped[Trajectory] = relationship(back_populates="deadlines")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -95,3 +122,17 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
     deadline: Mapped[Deadline] = relationship()
+
+
+class CalendarDay(Base):
+    """A day made equal to a holiday by decree (Algemene termijnenwet art. 3 lid 3).
+
+    The statutory holidays are computed; these are kept as data an admin extends. Loaded with
+    the decrees of 2026-2028 by ``load_reference_data``.
+    """
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -83,5 +83,10 @@ class HalfYearReport(Base):
     local_teams_quality_framework_steps: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Optimistic locking, as for the region: the ETag of the report; 1 when first written.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1", nullable=False)
 
     region: Mapped[Region] = relationship(back_populates="reports")
+
+    # Set by the services: one increment per accepted change.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}

@@ -7,7 +7,7 @@ attributes are kept (DESIGN.md section 6).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -31,6 +31,9 @@ from mda.vocabulary import (
     TrajectoryState,
     ViolenceLevel,
 )
+
+if TYPE_CHECKING:
+    from mda.models.deadline import Deadline
 
 
 class Trajectory(Base):
@@ -67,8 +70,13 @@ class Trajectory(Base):
     reentries: Mapped[int] = mapped_column(Integer, default=0)
     relapses: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Set when retention reduced the closed trajectory to its coarse attributes.
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    coordinator: Mapped[User | None] = relationship()
+    coordinator: Mapped[User | None] = relationship(back_populates="coordinated_trajectories")
+    deadlines: WriteOnlyMapped[Deadline] = relationship(
+        back_populates="trajectory", order_by="Deadline.due_at"
+    )
     events: WriteOnlyMapped[TrajectoryEvent] = relationship(
         back_populates="trajectory", order_by="TrajectoryEvent.seq", passive_deletes=True
     )
@@ -87,7 +95,11 @@ class Trajectory(Base):
 
 
 class TrajectoryEvent(Base):
-    """Append-only: one row per accepted change. Replaying them gives the current state."""
+    """Append-only: one row per accepted change. Replaying them gives the current state.
+
+    The database refuses UPDATE and DELETE, except retention's redaction of a trajectory
+    closed at least a year ago (migration 0004_retention).
+    """
 
     __tablename__ = "trajectory_events"
     __table_args__ = (UniqueConstraint("trajectory_id", "seq"),)
@@ -104,6 +116,8 @@ class TrajectoryEvent(Base):
     to_state: Mapped[str | None] = mapped_column(String(32))
     reason: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Retention's one permitted change: free text removed (the trigger checks exactly that).
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     trajectory: Mapped[Trajectory] = relationship(back_populates="events")
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from mda.models.base import Base, UTCDateTime, created_at, enum_column, intpk
 from mda.models.region import Region
 from mda.vocabulary import Role
+
+if TYPE_CHECKING:
+    from mda.models.trajectory import Trajectory
 
 user_regions = Table(
     "user_regions",
@@ -60,6 +64,10 @@ class User(UserMixin, Base):
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
     regions: Mapped[list[Region]] = relationship(secondary=user_regions, order_by=Region.code)
+    # The trajectories this user coordinates: written only, never loaded whole.
+    coordinated_trajectories: WriteOnlyMapped[Trajectory] = relationship(
+        back_populates="coordinator"
+    )
 
     @property
     def is_active(self) -> bool:  # Flask-Login

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 
 from mda.services.errors import IdentifierFound
@@ -432,9 +432,9 @@ def find_identifiers(text: str | None, today: date | None = None) -> list[str]:
     return found
 
 
-def check_free_text(fields: dict[str, str | None] | Iterable[tuple[str, str | None]]) -> None:
+def check_free_text(fields: Mapping[str, str | None] | Iterable[tuple[str, str | None]]) -> None:
     """Raise :class:`IdentifierFound` naming every field and what was found in it."""
-    items = list(fields.items() if isinstance(fields, dict) else fields)
+    items = list(fields.items() if isinstance(fields, Mapping) else fields)
     require_clean_text(items)
     problems = {}
     for name, value in items:

@@ -7,15 +7,16 @@ team reads the national overview "N of 28 regions". None of this touches a traje
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from mda.models import HalfYearReport, Region, RegionStatusChange, utcnow
 from mda.services.authz import require_region, require_role
-from mda.services.clock import half_year_nl
+from mda.services.clock import NL, half_year_nl
 from mda.services.context import Actor
 from mda.services.errors import (
     Conflict,
@@ -209,6 +210,48 @@ def update_implementation(
         return _view(region)
 
 
+def period_end(period: str) -> datetime:
+    """The moment (UTC) a half year ends: the next half year's first midnight in Amsterdam."""
+    year, half = parse_period(period)
+    first_day_after = date(year, 7, 1) if half == 1 else date(year + 1, 1, 1)
+    return datetime.combine(first_day_after, time(0), tzinfo=NL).astimezone(UTC)
+
+
+def status_at(session: Session, region_code: str, moment: datetime) -> MdaStatus:
+    """The region's MDA++ status at ``moment``, from its status history.
+
+    The last ``status`` change before ``moment`` (``region_status_changes``); ``none`` when
+    the status had not changed yet. Only :func:`update_implementation` writes that history,
+    so a status read here went through the status machine.
+    """
+    value = session.scalar(
+        select(RegionStatusChange.to_value)
+        .where(
+            RegionStatusChange.region_code == region_code,
+            RegionStatusChange.what == "status",
+            RegionStatusChange.at < moment,
+        )
+        .order_by(RegionStatusChange.at.desc(), RegionStatusChange.id.desc())
+        .limit(1)
+    )
+    return MdaStatus(value) if value is not None else MdaStatus.NONE
+
+
+def get_report(session: Session, actor: Actor, code: str, period: str) -> HalfYearReport:
+    """The region's report for ``period`` (its version is the ETag); 404 when not written."""
+    region = _region(session, code)
+    _may_read(actor, region)
+    parse_period(period)
+    report = session.scalar(
+        select(HalfYearReport)
+        .where(HalfYearReport.region_code == region.code, HalfYearReport.period == period)
+        .execution_options(populate_existing=True)
+    )
+    if report is None:
+        raise NotFound(f"Region {region.code} has no report for {period} yet.")
+    return report
+
+
 def upsert_report(
     session: Session,
     actor: Actor,
@@ -216,12 +259,20 @@ def upsert_report(
     period: str,
     *,
     mda_status: str | None = None,
+    expected_version: int | None = None,
     now: datetime | None = None,
     **indicators: bool,
 ) -> HalfYearReport:
-    """Create or update the region's half-yearly report for ``period`` (like ``2020-H2``).
+    """Write the region's half-yearly report for ``period`` (like ``2020-H2``).
 
-    ``mda_status`` defaults to the region's status now; indicators not given keep their value.
+    Without ``expected_version`` the report is created (version 1); when it exists already
+    that is a :class:`Conflict` (also when another request created it at the same moment).
+    With ``expected_version`` the existing report at that version is changed (version + 1);
+    indicators not given keep their value.
+
+    ``mda_status`` is not the writer's to choose: it is the region's status at the end of the
+    period, from its status history (:func:`status_at`), so a report cannot claim a status
+    the status machine never granted. A ``mda_status`` that is given must agree with it.
     The period lies from :data:`FIRST_PERIOD` up to the current half year (at ``now``).
     """
     with unit_of_work(session):
@@ -238,27 +289,65 @@ def upsert_report(
         for name, value in indicators.items():
             if not isinstance(value, bool):
                 raise ValidationError(f"{name} must be true or false.", {name: "yes or no"})
-        report = session.scalar(
-            select(HalfYearReport).where(
-                HalfYearReport.region_code == region.code, HalfYearReport.period == period
+        status = status_at(session, region.code, min(period_end(period), now))
+        claimed = parse_enum(MdaStatus, mda_status, "mda_status") if mda_status else None
+        if claimed is not None and claimed is not status:
+            raise ValidationError(
+                f"mda_status {claimed.value} is not region {region.code}'s status at the end "
+                f"of {period}: its status history says {status.value}. The report takes the "
+                "status from the history; leave mda_status out (change the status itself "
+                "through the implementation first).",
+                {"mda_status": f"{status.value} (from the status history)"},
             )
+        report = session.scalar(
+            select(HalfYearReport)
+            .where(HalfYearReport.region_code == region.code, HalfYearReport.period == period)
+            .execution_options(populate_existing=True)
         )
-        status = parse_enum(MdaStatus, mda_status, "mda_status") if mda_status else None
-        if report is None:
+        if expected_version is None:
+            if report is not None:
+                raise Conflict(
+                    f"Region {region.code} has a report for {period} already (version "
+                    f"{report.version}): read it and send its version in If-Match to change it.",
+                    {"version": report.version},
+                )
             report = HalfYearReport(
                 region_code=region.code,
                 period=period,
-                mda_status=status or region.mda_status,
+                version=1,
                 **dict.fromkeys(REPORT_INDICATORS, False),
             )
             session.add(report)
-        elif status is not None:
-            report.mda_status = status
+        elif report is None:
+            raise Conflict(
+                f"Region {region.code} has no report for {period} yet, so there is no version "
+                f"{expected_version} to change: leave If-Match out to create it.",
+                {"expected_version": expected_version},
+            )
+        elif report.version != expected_version:
+            raise Conflict(
+                f"The report of {region.code} for {period} is at version {report.version}, not "
+                f"{expected_version}: someone changed it in the meantime; reload and try again.",
+                {"version": report.version, "expected_version": expected_version},
+            )
+        else:
+            report.version += 1
+        report.mda_status = status
         for name, value in indicators.items():
             setattr(report, name, value)
         report.updated_at = now
         report.updated_by_id = actor.user_id
-        session.flush()
+        region_code = region.code  # the session cannot load anything after a failed flush
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            # Another request created this (region, period) between our read and our insert
+            # (the unique constraint): the same answer as when we had seen it.
+            raise Conflict(
+                f"Region {region_code}'s report for {period} was just created by someone else: "
+                "read it and send its version in If-Match to change it.",
+                {"region": region_code, "period": period},
+            ) from exc
         return report
 
 
@@ -287,8 +376,8 @@ def programme_overview(
     def reports(of: str) -> list[HalfYearReport]:
         return list(session.scalars(select(HalfYearReport).where(HalfYearReport.period == of)))
 
-    now, then = reports(period), reports(before)
-    current, previous = _counts(now), _counts(then)
+    this, then = reports(period), reports(before)
+    current, previous = _counts(this), _counts(then)
 
     def line(key: str) -> dict[str, Any]:
         count, prior = current[key], (previous[key] if then else None)
@@ -298,7 +387,7 @@ def programme_overview(
         "period": period,
         "previous_period": before,
         "regions": total,
-        "reported": len(now),
+        "reported": len(this),
         "previous_reported": len(then),
         "statuses": {status.value: line(status.value) for status in MdaStatus},
         "indicators": {name: line(name) for name in REPORT_INDICATORS},

@@ -36,4 +36,4 @@ def prune_login_attempts(
     keep = max(timedelta(days=retention_days), timedelta(minutes=throttle_window_minutes))
     with unit_of_work(session):
         result = session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - keep))
-    return result.rowcount or 0
+    return getattr(result, "rowcount", 0) or 0

@@ -8,7 +8,7 @@ tab and line breaks have no place in the product's text either.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from mda.services.errors import ValidationError
 
@@ -26,9 +26,9 @@ def text_problem(value: str) -> str | None:
     return f"contains a control character (U+{ord(char):04X})"
 
 
-def require_clean_text(fields: dict[str, str | None] | Iterable[tuple[str, str | None]]) -> None:
+def require_clean_text(fields: Mapping[str, str | None] | Iterable[tuple[str, str | None]]) -> None:
     """Raise :class:`ValidationError` naming every field whose text cannot be accepted."""
-    items = fields.items() if isinstance(fields, dict) else fields
+    items = fields.items() if isinstance(fields, Mapping) else fields
     problems = {
         name: problem
         for name, value in items

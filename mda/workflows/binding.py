@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 from transitions import Machine
 
@@ -63,7 +63,7 @@ class SharedMachine:
         """The machine drawn from the same definitions: mermaid text, or SVG through graphviz."""
         from transitions.extensions import GraphMachine
 
-        engine = "mermaid" if fmt == "mermaid" else "graphviz"
+        engine: Literal["mermaid", "graphviz"] = "mermaid" if fmt == "mermaid" else "graphviz"
         graph_machine = GraphMachine(
             states=self.states,
             transitions=self.transitions,

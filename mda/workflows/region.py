@@ -146,13 +146,16 @@ def change_status(
     source = facts.status
     trigger = f"to_{dest.value}"
     if dest is source:
-        unmet = requirements_unmet(dest, facts.blocks, requirements)
-        if unmet:
-            raise Refused(trigger, [*unmet, "lower the status first (with a reason)"])
+        missing = requirements_unmet(dest, facts.blocks, requirements)
+        if missing:
+            raise Refused(trigger, [*missing, "lower the status first (with a reason)"])
         return source, dest
     unmet: list[str] = []
     with MACHINE.bound(facts):
-        accepted = facts.trigger(trigger, reason=reason, requirements=requirements, unmet=unmet)
+        # transitions adds ``trigger`` to the model while it is bound to the machine.
+        accepted = facts.trigger(  # type: ignore[attr-defined]
+            trigger, reason=reason, requirements=requirements, unmet=unmet
+        )
     if not accepted:
         raise Refused(trigger, unmet)
     return source, dest

@@ -122,6 +122,23 @@ class ScreeningRule:
             raise ValueError(f"the minimum of optional criteria must be 0 to {len(others)}")
         return cls(required=required, others=others, min_others=min_others)
 
+    def as_data(self) -> dict[str, Any]:
+        """The rule as JSON data, kept in an ``accept`` event so replay judges it the same."""
+        return {
+            "required": list(self.required),
+            "others": list(self.others),
+            "min_others": self.min_others,
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> ScreeningRule:
+        """The rule :meth:`as_data` wrote (taken as recorded: the settings may have moved on)."""
+        return cls(
+            required=tuple(data["required"]),
+            others=tuple(data["others"]),
+            min_others=int(data["min_others"]),
+        )
+
     def unmet(self, checklist: Mapping[str, bool | None]) -> list[str]:
         unassessed = [key for key in self.criteria if checklist.get(key) is None]
         if unassessed:
@@ -145,6 +162,8 @@ class TrajectoryFacts:
     """What the workflow needs to know about one trajectory: a plain object, no database."""
 
     state: TrajectoryState = S.REFERRED
+    version: int = 0
+    region: str | None = None
     coordinator_id: int | None = None
     checklist: dict[str, bool | None] = field(default_factory=dict)
     measurements: set[int] = field(default_factory=set)
@@ -155,6 +174,8 @@ class TrajectoryFacts:
     suspended: bool = False
     relapses: int = 0
     reentries: int = 0
+    # Whether the trajectory was ever accepted after screening (only such can be reopened).
+    accepted: bool = False
 
     def done(self, key: str) -> bool:
         return self.checklist.get(key) is True
@@ -163,13 +184,19 @@ class TrajectoryFacts:
         """A comparable summary (used to check that replaying events gives the same result)."""
         return {
             "state": self.state.value,
+            "version": self.version,
+            "region": self.region,
             "coordinator_id": self.coordinator_id,
             "checklist": {k: v for k, v in sorted(self.checklist.items()) if v is not None},
             "measurements": sorted(self.measurements),
+            "children": self.children,
             "closure_reason": None if self.closure_reason is None else self.closure_reason.value,
+            "referred_back_to": self.referred_back_to,
+            "closed_at": None if self.closed_at is None else self.closed_at.isoformat(),
             "suspended": self.suspended,
             "relapses": self.relapses,
             "reentries": self.reentries,
+            "accepted": self.accepted,
         }
 
 
@@ -281,8 +308,6 @@ def closure_reason_fits(facts: TrajectoryFacts, params: dict[str, Any]) -> list[
         return ["closure_reason is missing"]
     if reason is ClosureReason.GOALS_MET and facts.state is not S.AFTERCARE:
         return ["closure_reason goals_met is only possible from aftercare"]
-    if reason is ClosureReason.NOT_ELIGIBLE and facts.state is S.SCREENING:
-        return ["to close as not_eligible after screening, use decline"]
     return []
 
 
@@ -290,6 +315,12 @@ def reopen_allowed(facts: TrajectoryFacts, params: dict[str, Any]) -> list[str]:
     unmet = []
     if facts.closure_reason is ClosureReason.NOT_ELIGIBLE:
         unmet.append("a trajectory closed as not_eligible cannot be reopened")
+    elif not facts.accepted:
+        # Reopening leads straight into immediate safety: it must not skip the intake.
+        unmet.append(
+            "it was closed before it was accepted after screening; only an accepted "
+            "trajectory can be reopened: register a new referral"
+        )
     now = params.get("now")
     if facts.closed_at is not None and now is not None and now > facts.closed_at + REOPEN_WINDOW:
         unmet.append("it was closed more than 12 months ago; register a new referral")
@@ -341,7 +372,11 @@ OPENED_ON_REGISTRATION: tuple[DeadlineKind, ...] = (K.SCREENING_DUE,)
 
 
 def deadline_changes(
-    trigger: str, source: TrajectoryState, dest: TrajectoryState, facts: TrajectoryFacts
+    trigger: str,
+    source: TrajectoryState,
+    dest: TrajectoryState,
+    facts: TrajectoryFacts,
+    closure_reason: ClosureReason | None = None,
 ) -> DeadlineChanges:
     """Which deadlines a transition opens, meets and cancels; ``facts`` is the state before."""
     opened: list[DeadlineKind] = []
@@ -349,8 +384,11 @@ def deadline_changes(
     cancelled: list[DeadlineKind] = []
     if dest is S.CLOSED:
         # Closing ends every obligation: the ones still open are cancelled, not met, so the
-        # statistics on deadlines met stay honest. A decline concludes the screening, though.
-        if trigger == "decline":
+        # statistics on deadlines met stay honest. Finding the household not eligible
+        # concludes the screening, though (decline, or close as not_eligible).
+        if trigger == "decline" or (
+            source is S.SCREENING and closure_reason is ClosureReason.NOT_ELIGIBLE
+        ):
             met.append(K.SCREENING_DUE)
         cancelled.extend(k for k in K if k not in met)
         return DeadlineChanges(tuple(opened), tuple(met), tuple(cancelled))
@@ -361,6 +399,14 @@ def deadline_changes(
         opened.extend((K.SAFETY_PLAN_DUE, K.PHASE_OVERRUN))
         if 1 not in facts.measurements:
             opened.append(K.MEASUREMENT_1_DUE)
+        elif trigger == "reopen":
+            # Closing cancelled the follow-up measurements: the ones not yet recorded are due
+            # again, still counted from measurement 1 (the services give the start).
+            opened.extend(
+                kind
+                for number, kind in MET_BY_MEASUREMENT.items()
+                if kind in OPENED_BY_MEASUREMENT.get(1, ()) and number not in facts.measurements
+            )
         if trigger == "relapse" and facts.children != ChildrenBucket.NONE.value:
             # "Handle with care": the school is told within 24 hours.
             opened.append(K.SCHOOL_NOTICE_DUE)
@@ -462,7 +508,8 @@ def fire(facts: TrajectoryFacts, trigger: str, *, now: datetime, **params: Any) 
     )
     bound = _Bound(facts, params)
     with MACHINE.bound(bound):
-        accepted = bound.trigger(trigger)
+        # transitions adds ``trigger`` to the model while it is bound to the machine.
+        accepted = bound.trigger(trigger)  # type: ignore[attr-defined]
     if not accepted:  # the guard said no after all (it cannot, but never move silently)
         raise Refused(trigger, bound.unmet or ["refused"])
     dest = facts.state
@@ -479,6 +526,8 @@ def fire(facts: TrajectoryFacts, trigger: str, *, now: datetime, **params: Any) 
         reset = tuple(spec.key for spec in CHECKLISTS[S.IMMEDIATE_SAFETY])
         for key in reset:
             facts.checklist.pop(key, None)
+    if trigger == "accept":
+        facts.accepted = True
     if trigger == "relapse":
         facts.relapses += 1
     if trigger == "reopen":
@@ -491,7 +540,7 @@ def fire(facts: TrajectoryFacts, trigger: str, *, now: datetime, **params: Any) 
         source=source,
         dest=dest,
         params={k: v for k, v in params.items() if k not in ("now", "screening_rule")},
-        deadlines=deadline_changes(trigger, source, dest, before),
+        deadlines=deadline_changes(trigger, source, dest, before, facts.closure_reason),
         reset_checklist=reset,
     )
 
@@ -529,12 +578,16 @@ def apply_event(facts: TrajectoryFacts, event: Mapping[str, Any]) -> None:
     data = event.get("data") or {}
     if kind == "registered":
         facts.state = TrajectoryState(event["to_state"])
+        facts.region = data.get("region")
         facts.children = data.get("children", facts.children)
         facts.coordinator_id = data.get("coordinator_id")
     elif kind == "transition":
         params = dict(data.get("params") or {})
         if "incident_date" in params:
             params["incident_date"] = date.fromisoformat(params["incident_date"])
+        if data.get("screening_rule"):
+            # Judged again by the rule it was accepted under, not today's default.
+            params["screening_rule"] = ScreeningRule.from_data(data["screening_rule"])
         fire(facts, event["trigger"], now=event["at"], **params)
         if facts.state.value != event["to_state"]:
             raise Refused(event["trigger"], [f"replay reached {facts.state.value}"])
@@ -552,9 +605,14 @@ def apply_event(facts: TrajectoryFacts, event: Mapping[str, Any]) -> None:
     elif kind == "resumed":
         facts.suspended = False
     elif kind == "transferred":
-        pass  # the region is not part of the workflow's facts
+        facts.region = data.get("to_region", facts.region)
+        # A coordinator who does not work in the new region was unassigned.
+        facts.coordinator_id = data.get("coordinator_id", facts.coordinator_id)
+    elif kind in ("deadline_met", "deadline_acknowledged"):
+        pass  # a deadline met or acknowledged by hand: deadlines are not workflow facts
     else:
         raise ValueError(f"unknown event kind {kind!r}")
+    facts.version = event.get("seq") or facts.version + 1
 
 
 def replay(events: Iterable[Mapping[str, Any]]) -> TrajectoryFacts:

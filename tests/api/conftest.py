@@ -43,6 +43,24 @@ class ApiCaller:
     def delete(self, path: str, **kwargs: Any) -> Any:
         return self._call("DELETE", path, **kwargs)
 
+    def change(self, method: str, path: str, **kwargs: Any) -> Any:
+        """A change made against the version just read: GET the resource, send its ETag.
+
+        For tests about something else than versions; every change needs If-Match.
+        """
+        url = path if path.startswith("/") else f"{API}/{path}"
+        if "/regions/" in url:
+            resource = url.split("/reports/")[0] + "/implementation"
+            if "/reports/" in url:
+                resource = url
+        else:
+            resource = "/".join(url.split("/")[:5])  # /api/v1/trajectories/<id>
+        read = self.get(resource)
+        headers = dict(kwargs.pop("headers", None) or {})
+        if read.status_code == 200:
+            headers.setdefault("If-Match", read.headers["ETag"])
+        return self._call(method, path, headers=headers, **kwargs)
+
 
 def issue(client: Any, user: User, password: str = factories.PASSWORD, **extra: Any) -> Any:
     return client.post(

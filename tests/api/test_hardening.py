@@ -57,7 +57,13 @@ def api_rules(app, methods=None):
 
 def build(app, rule, **overrides: Any) -> str:
     """A URL for ``rule`` with plausible values for its arguments (overrides win)."""
-    plausible = {"trajectory_id": 1, "item": CHECKLIST_KEYS[0], "code": "UTR", "period": "2024-H1"}
+    plausible = {
+        "trajectory_id": 1,
+        "deadline_id": 1,
+        "item": CHECKLIST_KEYS[0],
+        "code": "UTR",
+        "period": "2024-H1",
+    }
     unknown = set(rule.arguments) - set(plausible) - set(overrides)
     assert not unknown, f"{rule.rule}: give the test a value for {unknown}"
     values = {name: overrides.get(name, plausible.get(name)) for name in rule.arguments}

@@ -119,8 +119,8 @@ ENDPOINTS = {
     "report": (
         "PUT",
         "regions/UTR/reports/2021-H1",
-        {"mda_status": "in_development"},
-        MAINTAIN_UTR,
+        {"working_by_vision": True},
+        {**MAINTAIN_UTR, "manager": 201},  # the manager creates it, the admin then changes it
     ),
     "overview": (
         "GET",
@@ -148,6 +148,22 @@ def tid(callers):
     return new_trajectory(callers)
 
 
+def current_version(callers, method: str, path: str, tid: int) -> int | None:
+    """The version a change is made against (its If-Match), read as an allowed reader."""
+    if method == "GET" or path in ("trajectories", "trajectories/lookup"):
+        return None
+    if path.startswith("trajectories/"):
+        read = callers["coordinator"].get(f"trajectories/{tid}")
+    elif path.startswith("regions/UTR/reports/"):
+        read = callers["admin"].get(path)
+        if read.status_code == 404:
+            return None  # not written yet: the first write creates it, without If-Match
+    else:
+        read = callers["admin"].get("regions/UTR/implementation")
+    assert read.status_code == 200, read.get_json()
+    return read.get_json()["version"]
+
+
 def test_every_endpoint_for_every_role(callers):
     """One table of endpoint x caller; each endpoint gets a fresh trajectory in ``referred``."""
     wrong = []
@@ -159,6 +175,9 @@ def test_every_endpoint_for_every_role(callers):
             body = {"reference": f"ROLE-TEST-{n}"}
         for name, caller in callers.items():
             kwargs = {"json": body} if body is not None else {}
+            version = current_version(callers, method, path, tid)
+            if version is not None:
+                kwargs["headers"] = {"If-Match": f'"{version}"'}
             response = caller._call(method, url, **kwargs)
             problem = response.status_code >= 400
             if response.status_code != expected[name] or (

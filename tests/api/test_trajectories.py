@@ -77,8 +77,12 @@ def test_lookup_by_reference(coordinator):
 def test_list_filters_and_paginates(coordinator):
     ids = [register(coordinator, reference=f"REF-{n}").get_json()["id"] for n in range(3)]
     first = ids[0]
-    coordinator.put(f"trajectories/{first}/checklist/multiple_life_domains", json={"done": True})
-    coordinator.post(f"trajectories/{first}/transitions", json={"trigger": "start_screening"})
+    coordinator.change(
+        "PUT", f"trajectories/{first}/checklist/multiple_life_domains", json={"done": True}
+    )
+    coordinator.change(
+        "POST", f"trajectories/{first}/transitions", json={"trigger": "start_screening"}
+    )
     page = coordinator.get("trajectories?per_page=2").get_json()
     assert page["total"] == 3 and page["pages"] == 2 and len(page["items"]) == 2
     assert [t["id"] for t in page["items"]] == ids[:2]
@@ -114,7 +118,9 @@ def test_read_has_etag_and_is_logged_as_api_access(coordinator, session):
 
 def test_changes_are_logged_as_api_access(coordinator, session):
     tid = register(coordinator).get_json()["id"]
-    coordinator.post(f"trajectories/{tid}/transitions", json={"trigger": "start_screening"})
+    coordinator.change(
+        "POST", f"trajectories/{tid}/transitions", json={"trigger": "start_screening"}
+    )
     entry = (
         session.query(AccessLogEntry)
         .filter_by(trajectory_id=tid, action="change")
@@ -164,7 +170,9 @@ def test_malformed_if_match_is_400(coordinator):
 
 def test_refused_trigger_is_422_listing_unmet_conditions(coordinator, session):
     tid = register(coordinator).get_json()["id"]
-    unassigned = coordinator.put(f"trajectories/{tid}/coordinator", json={"coordinator_id": None})
+    unassigned = coordinator.change(
+        "PUT", f"trajectories/{tid}/coordinator", json={"coordinator_id": None}
+    )
     assert unassigned.get_json()["coordinator"] is None
     events = count(session, TrajectoryEvent)
     version = coordinator.get(f"trajectories/{tid}").get_json()["version"]
@@ -177,8 +185,8 @@ def test_refused_trigger_is_422_listing_unmet_conditions(coordinator, session):
     problem = refused.get_json()
     assert problem["unmet"], problem
     assert problem["title"] == "Transition refused"
-    refused = coordinator.post(
-        f"trajectories/{tid}/transitions", json={"trigger": "start_screening"}
+    refused = coordinator.change(
+        "POST", f"trajectories/{tid}/transitions", json={"trigger": "start_screening"}
     )
     assert refused.status_code == 422
     assert any("coordinator" in line for line in refused.get_json()["unmet"])
@@ -188,10 +196,14 @@ def test_refused_trigger_is_422_listing_unmet_conditions(coordinator, session):
 
 def test_unknown_trigger_and_checklist_item_name_the_allowed_ones(coordinator):
     tid = register(coordinator).get_json()["id"]
-    response = coordinator.post(f"trajectories/{tid}/transitions", json={"trigger": "teleport"})
+    response = coordinator.change(
+        "POST", f"trajectories/{tid}/transitions", json={"trigger": "teleport"}
+    )
     assert response.status_code == 422
     assert "start_screening" in response.get_json()["errors"]["trigger"][0]
-    response = coordinator.put(f"trajectories/{tid}/checklist/tea_made", json={"done": True})
+    response = coordinator.change(
+        "PUT", f"trajectories/{tid}/checklist/tea_made", json={"done": True}
+    )
     assert response.status_code == 404
     assert "lead_assigned" in response.get_json()["detail"]
 
@@ -246,12 +258,14 @@ def test_measurement_wrong_types_and_future_dates(coordinator):
         ),
         ({"number": True, "measured_on": "2024-01-01", "violence_level": "none"}, "number"),
     ]:
-        response = coordinator.post(url, json=body)
+        response = coordinator.change("POST", url, json=body)
         assert response.status_code == 422, body
         assert field in response.get_json()["errors"], body
     # Valid input, but not possible in this state: refused with the reason.
-    response = coordinator.post(
-        url, json={"number": 1, "measured_on": today_nl().isoformat(), "violence_level": "none"}
+    response = coordinator.change(
+        "POST",
+        url,
+        json={"number": 1, "measured_on": today_nl().isoformat(), "violence_level": "none"},
     )
     assert response.status_code == 422
     assert response.get_json()["unmet"]
@@ -260,8 +274,8 @@ def test_measurement_wrong_types_and_future_dates(coordinator):
 def test_free_text_that_looks_like_an_identifier_is_refused(coordinator, session):
     tid = register(coordinator).get_json()["id"]
     events = count(session, TrajectoryEvent)
-    response = coordinator.put(
-        f"trajectories/{tid}/suspension", json={"reason": "mail j.jansen@example.nl"}
+    response = coordinator.change(
+        "PUT", f"trajectories/{tid}/suspension", json={"reason": "mail j.jansen@example.nl"}
     )
     assert response.status_code == 422
     assert count(session, TrajectoryEvent) == events
@@ -269,16 +283,18 @@ def test_free_text_that_looks_like_an_identifier_is_refused(coordinator, session
 
 def test_suspend_resume_assign_transfer(coordinator, api_as):
     tid = register(coordinator).get_json()["id"]
-    body = coordinator.put(f"trajectories/{tid}/suspension", json={"reason": "household abroad"})
+    body = coordinator.change(
+        "PUT", f"trajectories/{tid}/suspension", json={"reason": "household abroad"}
+    )
     assert body.status_code == 200 and body.get_json()["suspended"] is True
-    body = coordinator.delete(f"trajectories/{tid}/suspension")
+    body = coordinator.change("DELETE", f"trajectories/{tid}/suspension")
     assert body.status_code == 200 and body.get_json()["suspended"] is False
     colleague = api_as(Role.COORDINATOR, ["UTR", "AMA"])
-    body = coordinator.put(
-        f"trajectories/{tid}/coordinator", json={"coordinator_id": colleague.user.id}
+    body = coordinator.change(
+        "PUT", f"trajectories/{tid}/coordinator", json={"coordinator_id": colleague.user.id}
     )
     assert body.get_json()["coordinator"]["id"] == colleague.user.id
-    moved = coordinator.post(f"trajectories/{tid}/transfer", json={"region": "AMA"})
+    moved = coordinator.change("POST", f"trajectories/{tid}/transfer", json={"region": "AMA"})
     assert moved.status_code == 200
     assert moved.get_json()["region"] == "AMA"
     # The trajectory left the caller's region: out of reach now, for the colleague it is not.

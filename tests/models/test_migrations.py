@@ -73,3 +73,47 @@ def test_access_log_is_append_only_in_the_database(session, statement):
     assert session.scalar(select(func.count()).select_from(AccessLogEntry)) == 1
     with pytest.raises(DBAPIError, match="append-only"), session.begin_nested():
         session.execute(text(statement))
+
+
+def test_migration_0002_keeps_only_the_oldest_open_deadline_of_a_kind(session):
+    """Duplicates an older version left would stop the unique index: 0002 cancels them first."""
+    import importlib.util
+    from pathlib import Path
+
+    from mda.models import Deadline
+    from mda.vocabulary import DeadlineKind, DeadlineStatus, Role
+    from tests.support import factories
+
+    path = Path(__file__).parents[2] / "mda/migrations/versions/0002_calendar_and_deadlines.py"
+    spec = importlib.util.spec_from_file_location("migration_0002", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    coordinator = factories.user(session, Role.COORDINATOR, ["UTR"])
+    trajectory = factories.trajectory(session, coordinator)
+    first = session.scalars(select(Deadline).where(Deadline.trajectory_id == trajectory.id)).one()
+    # The database of before 0002, inside this test's transaction (rolled back after it).
+    session.execute(text("DROP INDEX uq_deadlines_one_open"))
+    for _ in range(2):
+        session.add(
+            Deadline(
+                trajectory_id=trajectory.id,
+                region_code="UTR",
+                kind=DeadlineKind.SCREENING_DUE,
+                status=DeadlineStatus.OPEN,
+                opened_at=first.opened_at,
+                due_at=first.due_at,
+            )
+        )
+    session.flush()
+    session.execute(text(migration.CANCEL_DUPLICATES))
+    session.expire_all()
+    rows = session.scalars(
+        select(Deadline).where(Deadline.trajectory_id == trajectory.id).order_by(Deadline.id)
+    ).all()
+    assert [r.status for r in rows] == [
+        DeadlineStatus.OPEN,
+        DeadlineStatus.CANCELLED,
+        DeadlineStatus.CANCELLED,
+    ]
+    assert rows[1].closed_at is not None and rows[1].next_action_at is None

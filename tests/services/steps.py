@@ -45,8 +45,12 @@ def complete(session, act, trajectory) -> None:
 
 
 def drive(session, act, trajectory, target: S):
-    """Move ``trajectory`` forward (or close it) until it is in ``target``."""
+    """Move ``trajectory`` forward (or close it) until it is in ``target``.
+
+    ``closed`` closes it once it was accepted (from team_forming), so it can be reopened.
+    """
     if target is S.CLOSED:
+        trajectory = drive(session, act, trajectory, S.TEAM_FORMING)
         return svc.fire_trigger(session, act, trajectory.id, "close", closure_reason="other")
     while trajectory.state is not target:
         complete(session, act, trajectory)

@@ -88,3 +88,67 @@ def test_the_reference_appears_nowhere_in_the_database(session, keys):
                 for needle in needles:
                     assert needle not in text, f"{table.name}.{column.name} holds the reference"
     assert scanned > 100  # regions, rules, users, the trajectory, events, log
+
+
+def _stored(session, trajectory_id):
+    from mda.models import Trajectory
+
+    session.expire_all()
+    return session.get(Trajectory, trajectory_id)
+
+
+def _register(session, act, reference, keys):
+    return svc.register_referral(
+        session,
+        act,
+        region="UTR",
+        reference=reference,
+        referral_source="police",
+        violence_types=["elder_abuse"],
+        children="0",
+        keys=keys,
+    )
+
+
+OLD = PseudonymKeys(1, b"old key")
+ROTATED = PseudonymKeys(2, b"new key", ((1, b"old key"),))
+NEW_ONLY = PseudonymKeys(2, b"new key")
+
+
+def test_a_look_up_under_an_old_key_rekeys_the_trajectory(session):
+    act = factories.actor(factories.user(session))
+    trajectory, _ = _register(session, act, "VT-5501", OLD)
+    code = trajectory.pseudonym
+    assert svc.find_by_reference(session, act, "vt 5501", keys=ROTATED).id == trajectory.id
+    stored = _stored(session, trajectory.id)
+    assert stored.key_version == 2
+    assert stored.pseudonym_hash == pseudonymise("VT-5501", NEW_ONLY).hash
+    assert stored.pseudonym == code  # the readable code people know it by stays
+    # The old key can now go: the current key alone finds it.
+    assert svc.find_by_reference(session, act, "VT-5501", keys=NEW_ONLY).id == trajectory.id
+
+
+def test_registering_a_known_reference_under_an_old_key_rekeys_it(session):
+    act = factories.actor(factories.user(session))
+    trajectory, _ = _register(session, act, "VT-5502", OLD)
+    again, created = _register(session, act, "VT 5502", ROTATED)
+    assert (again.id, created) == (trajectory.id, False)
+    stored = _stored(session, trajectory.id)
+    assert (stored.key_version, stored.pseudonym_hash) == (
+        2,
+        pseudonymise("VT-5502", NEW_ONLY).hash,
+    )
+    assert _register(session, act, "VT-5502", NEW_ONLY)[0].id == trajectory.id
+
+
+def test_rekey_if_stale_leaves_current_and_unlinked_rows_alone():
+    from types import SimpleNamespace
+
+    from mda.services.pseudonyms import rekey_if_stale
+
+    current = SimpleNamespace(key_version=2, pseudonym_hash="h")
+    assert not rekey_if_stale(current, "VT-5503", ROTATED) and current.pseudonym_hash == "h"
+    unlinked = SimpleNamespace(key_version=0, pseudonym_hash="r")
+    assert not rekey_if_stale(unlinked, "VT-5503", ROTATED) and unlinked.pseudonym_hash == "r"
+    stale = SimpleNamespace(key_version=1, pseudonym_hash="h")
+    assert rekey_if_stale(stale, "VT-5503", ROTATED) and stale.key_version == 2

@@ -6,6 +6,7 @@ from config import ConfigError
 from mda.services import trajectories as svc
 from mda.services.errors import TransitionRefused
 from mda.vocabulary import TrajectoryState
+from mda.web.api.presenters import trajectory_view
 from mda.workflows.trajectory import ScreeningRule
 from tests.conftest import make_test_app
 from tests.support import factories
@@ -49,7 +50,7 @@ def test_the_configured_minimum_decides_acceptance(app, session):
     with pytest.raises(TransitionRefused) as refused:
         svc.fire_trigger(session, act, one_other.id, "accept")
     assert any("at least 2 of" in condition for condition in refused.value.unmet)
-    view = svc.trajectory_view(session, act, svc.get_trajectory(session, act, one_other.id))
+    view = trajectory_view(session, act, svc.get_trajectory(session, act, one_other.id))
     accept = next(t for t in view["triggers"] if t["name"] == "accept")
     assert accept["allowed"] is False
 

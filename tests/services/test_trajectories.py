@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -18,7 +18,9 @@ from mda.services.errors import (
     TransitionRefused,
     ValidationError,
 )
+from mda.services.workdays import add_working_days_at, working_days_between
 from mda.vocabulary import AccessAction, DeadlineKind, DeadlineStatus, Role, TrajectoryState
+from mda.web.api.presenters import trajectory_view
 from mda.workflows import trajectory as wf
 from tests.services.steps import complete, drive
 from tests.support import factories
@@ -219,7 +221,7 @@ def test_checklist_guard_and_identifier_guard(session, coordinator, act):
     svc.set_checklist_item(
         session, act, trajectory.id, "multiple_life_domains", True, "wonen, werk en school"
     )
-    view = svc.trajectory_view(session, act, session.get(Trajectory, trajectory.id))
+    view = trajectory_view(session, act, session.get(Trajectory, trajectory.id))
     item = next(i for i in view["checklist"] if i["key"] == "multiple_life_domains")
     assert item == {
         "key": "multiple_life_domains",
@@ -308,9 +310,17 @@ def test_suspension_moves_open_deadlines(session, coordinator, act):
     row = session.get(Trajectory, trajectory.id)
     row.suspended_at = row.suspended_at - timedelta(days=3)
     session.flush()
+    began = row.suspended_at
     svc.resume(session, act, trajectory.id)
     session.refresh(deadline)
-    assert timedelta(days=3) <= deadline.due_at - due < timedelta(days=3, minutes=1)
+    # A working-day deadline moves by the working days of the suspension (after the day it
+    # began, up to and including today), not by the three days on the wall clock.
+    (move,) = deadline.computation["suspensions"]
+    assert move["from"] == began.isoformat()
+    assert move["working_days"] == working_days_between(
+        today_nl(began), today_nl(datetime.fromisoformat(move["to"]))
+    )
+    assert deadline.due_at == add_working_days_at(due, move["working_days"])
     assert deadline.next_action_at is not None
     with pytest.raises(TransitionRefused, match="not suspended"):
         svc.resume(session, act, trajectory.id)
@@ -359,4 +369,4 @@ def test_replaying_the_event_log_gives_the_row(session, coordinator, act):
     svc.fire_trigger(session, act, trajectory.id, "reopen")
     row = session.get(Trajectory, trajectory.id)
     assert row.relapses == 1 and row.reentries == 1
-    assert svc.replay_events(session, row).snapshot() == svc.current_facts(row).snapshot()
+    assert svc.replay_events(session, row).snapshot() == svc.current_facts(session, row).snapshot()

@@ -86,6 +86,9 @@ def test_concurrent_triggers_one_wins_one_conflicts(postgres_server):
             assert len(contested) == ROUNDS + 1
             assert outcomes.count("won") == ROUNDS
             assert row.relapses == sum(1 for e in contested if e.trigger == "relapse")
-            assert svc.replay_events(session, row).snapshot() == svc.current_facts(row).snapshot()
+            assert (
+                svc.replay_events(session, row).snapshot()
+                == svc.current_facts(session, row).snapshot()
+            )
     finally:
         engine.dispose()

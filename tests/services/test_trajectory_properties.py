@@ -1,15 +1,19 @@
 """Property: random trigger sequences with random checklist changes keep the trajectory sound.
 
 Always a valid state, the version counts the accepted changes (one event each, ``seq`` equal to
-the version), and replaying the event log reproduces the row. Each walk starts at a random
-state of the path, so later phases are explored too. Runs on SQLite, in its own
-transaction that is rolled back at the end.
+the version), and after every step replaying the event log reproduces the row in every field
+the events can change (state, version, region, coordinator, checklist, measurements, closure,
+suspension, relapse and re-entry counters). The walks include transfers (which may unassign
+the coordinator), suspensions and resumptions, closing and reopening, and run under a random
+screening rule (``MDA_SCREENING_MIN_OTHERS`` 0 to 3), so a replay that judged an ``accept`` by
+the default rule would fail. Each walk starts at a random state of the path, so later phases
+are explored too. Runs on SQLite, in its own transaction that is rolled back at the end.
 """
 
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +23,9 @@ from mda.services import trajectories as svc
 from mda.services.clock import today_nl
 from mda.services.errors import DomainError
 from mda.vocabulary import ClosureReason, TrajectoryState
+from mda.vocabulary import TrajectoryState as S
 from mda.workflows import trajectory as wf
+from tests.conftest import make_test_app
 from tests.services.steps import FORWARD, PATH, drive
 from tests.support import factories
 
@@ -39,11 +45,31 @@ tick = st.tuples(
     st.sampled_from([True, True, False, None]),
 )
 measure = st.tuples(st.just("measure"), st.integers(min_value=1, max_value=4))
-other = st.sampled_from([("suspend",), ("resume",), ("resume",), ("unassign",), ("assign",)])
+other = st.sampled_from(
+    [
+        ("suspend",),
+        ("resume",),
+        ("resume",),
+        ("unassign",),
+        ("assign",),
+        ("assign_local",),
+        ("transfer", "AMA"),
+        ("transfer", "UTR"),
+    ]
+)
 # Forward progress is rare when every step is uniform: "complete" ticks every item of the
 # current state (and records measurement 1 there), "forward" fires the state's next trigger.
 progress = st.sampled_from([("complete",), ("forward",)])
-step = st.one_of(fire, tick, measure, other, *[progress] * 6)
+# "assess" meets the required screening criteria and the others as drawn, so an accept that
+# only a lenient rule allows happens often enough.
+assess = st.tuples(st.just("assess"), st.tuples(st.booleans(), st.booleans(), st.booleans()))
+step = st.one_of(fire, tick, measure, other, assess, *[progress] * 6)
+
+
+@pytest.fixture(scope="module")
+def rule_app():
+    """An app only for its settings: the screening rule the services read."""
+    return make_test_app()
 
 
 @pytest.fixture
@@ -62,12 +88,33 @@ def sqlite_session(sqlite_engine):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(start=st.sampled_from(PATH), steps=st.lists(step, min_size=15, max_size=60))
-def test_random_sequences_keep_the_trajectory_sound(sqlite_session, start, steps):
-    session = sqlite_session
-    coordinator = factories.user(session)
+@example(  # accepted under "0 of the others": the default rule would refuse it on replay
+    start=S.SCREENING, steps=[("assess", (False, False, False)), ("forward",)], min_others=0
+)
+@example(  # the colleague works in UTR only: the transfer unassigns them
+    start=S.TEAM_FORMING, steps=[("transfer", "AMA")], min_others=1
+)
+@given(
+    start=st.sampled_from(PATH),
+    steps=st.lists(step, min_size=15, max_size=60),
+    min_others=st.sampled_from([0, 1, 2, 3]),
+)
+def test_random_sequences_keep_the_trajectory_sound(
+    sqlite_session, rule_app, start, steps, min_others
+):
+    rule_app.config["SCREENING_MIN_OTHERS"] = min_others
+    with rule_app.app_context():
+        walk(sqlite_session, start, steps)
+    event(f"screening rule: at least {min_others} of the others")
+
+
+def walk(session, start, steps):
+    # The acting coordinator works in both regions, so a transfer keeps the trajectory in
+    # reach; the colleague works in UTR only, so a transfer to AMA unassigns them.
+    coordinator = factories.user(session, regions=["UTR", "AMA"])
+    colleague = factories.user(session, regions=["UTR"])
     act = factories.actor(coordinator)
-    trajectory = factories.trajectory(session, coordinator)
+    trajectory = factories.trajectory(session, colleague)
     # Start the random walk anywhere on the path, so the later phases (risk, recovery,
     # aftercare: relapse and reopen) are explored as often as the intake.
     trajectory = drive(session, act, trajectory, start)
@@ -94,6 +141,13 @@ def test_random_sequences_keep_the_trajectory_sound(sqlite_session, start, steps
                 measured_on=today_nl(),
                 violence_level="none",
             )
+            action = ("skip",)
+        elif kind == "assess":
+            if state is TrajectoryState.SCREENING:
+                for key in wf.DEFAULT_SCREENING_RULE.required:
+                    attempt(svc.set_checklist_item, key, True)
+                for key, met in zip(wf.DEFAULT_SCREENING_RULE.others, action[1], strict=True):
+                    attempt(svc.set_checklist_item, key, met)
             action = ("skip",)
         elif kind == "forward":
             action = ("fire", FORWARD.get(state, "reopen"), None, None, None)
@@ -127,10 +181,14 @@ def test_random_sequences_keep_the_trajectory_sound(sqlite_session, start, steps
                 svc.suspend(session, act, trajectory.id, "wacht op opname")
             elif kind == "resume":
                 svc.resume(session, act, trajectory.id)
+            elif kind == "transfer":
+                svc.transfer(session, act, trajectory.id, action[1])
+                event("transferred")
             else:
-                svc.assign_coordinator(
-                    session, act, trajectory.id, coordinator.id if kind == "assign" else None
-                )
+                chosen = {"assign": coordinator.id, "assign_local": colleague.id}.get(kind)
+                svc.assign_coordinator(session, act, trajectory.id, chosen)
+            if kind == "fire" and action[1] == "reopen":
+                event("reopened")
             accepted += 1
         except DomainError:
             pass
@@ -147,6 +205,8 @@ def test_random_sequences_keep_the_trajectory_sound(sqlite_session, start, steps
             )
         )
         assert seqs == list(range(1, row.version + 1))
+        replayed = svc.replay_events(session, row)
+        assert replayed.snapshot() == svc.current_facts(session, row).snapshot()
+        assert (replayed.region, replayed.coordinator_id) == (row.region_code, row.coordinator_id)
     row = session.get(Trajectory, trajectory.id, populate_existing=True)
     event(f"ended in {row.state.value}")
-    assert svc.replay_events(session, row).snapshot() == svc.current_facts(row).snapshot()

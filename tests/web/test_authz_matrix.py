@@ -74,6 +74,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("admin.deadline_rules", "GET"): only(ADMIN),
     ("admin.deadline_rule_edit", "GET"): only(ADMIN),
     ("admin.deadline_rule_edit", "POST"): only(ADMIN),
+    ("admin.calendar_days", "GET"): only(ADMIN),
+    ("admin.calendar_days", "POST"): only(ADMIN),
+    # Removes the sample day and goes back to the list.
+    ("admin.calendar_day_remove", "POST"): only(ADMIN, 302),
     ("audit.access_log", "GET"): only(AUDIT),
     ("audit.access_log_csv", "GET"): only(AUDIT),
 }
@@ -127,6 +131,7 @@ def samples(session) -> dict[str, Any]:
         "user_id": other.id,
         "organisation_id": organisation.id,
         "kind": "screening_due",
+        "day": "2026-05-15",
         "filename": "css/mda.css",
     }
 

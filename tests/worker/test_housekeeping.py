@@ -50,3 +50,28 @@ def test_beat_schedules_the_housekeeping(app):
         "mda.heartbeat",
         "mda.prune_login_attempts",
     }
+
+
+def test_retention_task_prunes_the_access_log_and_is_scheduled(app, session):
+    from mda.models import AccessLogEntry
+    from mda.vocabulary import AccessAction
+
+    app.config["ACCESS_LOG_RETENTION_YEARS"] = 2
+    for age, name in ((timedelta(days=3 * 366), "old"), (timedelta(days=365 + 200), "kept")):
+        session.add(
+            AccessLogEntry(
+                at=utcnow() - age,
+                username=name,
+                action=AccessAction.READ,
+                object_type="trajectory",
+                channel="cli",
+                details={},
+            )
+        )
+    session.flush()
+    assert tasks.apply_retention.delay().get()["access_log"] == 1
+    assert tasks.apply_retention.delay().get() == {"trajectories": 0, "events": 0, "access_log": 0}
+    names = set(session.scalars(select(AccessLogEntry.username)))
+    assert "kept" in names and "old" not in names
+    schedule = app.extensions["celery"].conf.beat_schedule
+    assert "mda.apply_retention" in {entry["task"] for entry in schedule.values()}

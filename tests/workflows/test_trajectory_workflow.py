@@ -23,6 +23,8 @@ def ready(state: S, **changes) -> wf.TrajectoryFacts:
         checklist={key: True for key in wf.CHECKLIST_STATE},
         measurements={1},
         children="2",
+        # Past the intake (or closed after it): accepted after screening.
+        accepted=state not in (S.REFERRED, S.SCREENING),
     )
     if state is S.CLOSED:
         facts.closure_reason = ClosureReason.HOUSEHOLD_WITHDREW
@@ -164,6 +166,50 @@ def test_reopen_within_twelve_months_counts_as_reentry():
     ]
 
 
+def test_reopen_refuses_a_trajectory_closed_before_it_was_accepted():
+    # Closed while still referred (the household withdrew): reopening would skip the intake.
+    facts = ready(S.REFERRED)
+    wf.fire(facts, "close", now=NOW, closure_reason="household_withdrew")
+    assert not facts.accepted
+    assert wf.unmet_conditions(facts, "reopen", now=NOW) == [
+        "it was closed before it was accepted after screening; only an accepted trajectory "
+        "can be reopened: register a new referral"
+    ]
+    # Accepted, then closed: it may come back.
+    accepted = ready(S.SCREENING)
+    wf.fire(accepted, "accept", now=NOW)
+    assert accepted.accepted
+    wf.fire(accepted, "close", now=NOW, closure_reason="household_withdrew")
+    assert wf.unmet_conditions(accepted, "reopen", now=NOW) == []
+
+
+def test_close_from_screening_as_not_eligible_is_allowed_and_concludes_the_screening():
+    facts = ready(S.SCREENING)
+    transition = wf.fire(facts, "close", now=NOW, closure_reason="not_eligible")
+    assert facts.state is S.CLOSED
+    assert facts.closure_reason is ClosureReason.NOT_ELIGIBLE
+    assert transition.deadlines.meet == (DeadlineKind.SCREENING_DUE,)
+    assert DeadlineKind.SCREENING_DUE not in transition.deadlines.cancel
+    assert wf.unmet_conditions(facts, "reopen", now=NOW) == [
+        "a trajectory closed as not_eligible cannot be reopened"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("measurements", "expected"),
+    [
+        (set(), {DeadlineKind.MEASUREMENT_1_DUE}),
+        ({1}, {DeadlineKind.MEASUREMENT_2_DUE, DeadlineKind.MEASUREMENT_3_DUE}),
+        ({1, 2}, {DeadlineKind.MEASUREMENT_3_DUE}),
+        ({1, 2, 3}, set()),
+    ],
+)
+def test_reopen_restores_the_measurements_not_yet_recorded(measurements, expected):
+    transition = wf.fire(ready(S.CLOSED, measurements=measurements), "reopen", now=NOW)
+    measuring = {k for k in transition.deadlines.open if k.value.startswith("measurement_")}
+    assert measuring == expected
+
+
 def test_relapse_needs_the_safety_checklist_again():
     facts = ready(S.RECOVERY)
     transition = wf.fire(facts, "relapse", now=NOW, incident_date=date(2024, 3, 10))
@@ -301,6 +347,52 @@ def test_replay_reproduces_the_facts_and_refuses_a_broken_log():
     # A log with the start_screening event lost cannot reach team_forming by accept.
     with pytest.raises(wf.Refused):
         wf.replay([events[0], events[7]])
+
+
+def test_replay_judges_an_accept_by_the_rule_it_was_accepted_under():
+    lenient = wf.ScreeningRule(min_others=0)
+    events = [
+        {"kind": "registered", "seq": 1, "to_state": "referred", "data": {"coordinator_id": 3}},
+        {"kind": "transition", "trigger": "start_screening", "to_state": "screening", "at": NOW},
+        *[
+            {"kind": "checklist", "data": {"key": key, "done": key in lenient.required}}
+            for key in lenient.criteria
+        ],
+        {
+            "kind": "transition",
+            "trigger": "accept",
+            "to_state": "team_forming",
+            "at": NOW,
+            "data": {"screening_rule": lenient.as_data()},
+        },
+    ]
+    facts = wf.replay(events)
+    assert facts.state is S.TEAM_FORMING
+    assert facts.accepted
+    assert facts.version == 8
+    # Without the rule in the event, the default rule refuses what was validly accepted.
+    del events[-1]["data"]
+    with pytest.raises(wf.Refused):
+        wf.replay(events)
+
+
+def test_replay_follows_a_transfer_that_unassigned_the_coordinator():
+    events = [
+        {
+            "kind": "registered",
+            "to_state": "referred",
+            "data": {"region": "UTR", "coordinator_id": 3},
+        },
+        {"kind": "transferred", "data": {"from_region": "UTR", "to_region": "AMA"}},
+        {
+            "kind": "transferred",
+            "data": {"from_region": "AMA", "to_region": "HGL", "coordinator_id": None},
+        },
+    ]
+    facts = wf.replay(events[:2])
+    assert (facts.region, facts.coordinator_id) == ("AMA", 3)
+    facts = wf.replay(events)
+    assert (facts.region, facts.coordinator_id, facts.version) == ("HGL", None, 3)
 
 
 def test_the_machine_is_shared_and_thread_safe():

@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -86,6 +87,16 @@ class DeadlineRuleForm(FlaskForm):
     )
     enabled = BooleanField(_l("Enabled"))
     submit = SubmitField(_l("Save"))
+
+
+class CalendarDayForm(FlaskForm):
+    day = DateField(_l("Date"), validators=[InputRequired()])
+    name = StringField(
+        _l("Name"),
+        description=_l("For example: Day after Ascension Day (by decree)."),
+        validators=[DataRequired(), Length(min=2, max=120)],
+    )
+    submit = SubmitField(_l("Add"))
 
 
 class ActionForm(FlaskForm):

@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+from datetime import date
+
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
 from mda.extensions import db
 from mda.services import admin as admin_service
+from mda.services import calendar_days as calendar_service
 from mda.services import users as user_service
 from mda.services.errors import ValidationError
 from mda.web.admin import bp
 from mda.web.admin.forms import (
     UNIT_LABELS,
     ActionForm,
+    CalendarDayForm,
     DeadlineRuleForm,
     OrganisationForm,
     UserForm,
@@ -242,3 +246,36 @@ def deadline_rule_edit(kind: str):
             flash(_("The deadline rule has been saved."), "info")
             return redirect(url_for("admin.deadline_rules"))
     return render_template("admin/deadline_rule_form.html", form=form, rule=rule)
+
+
+# --- working-day calendar ---------------------------------------------------------------
+
+
+@bp.route("/calendar", methods=["GET", "POST"])
+def calendar_days():
+    rows = calendar_service.list_calendar_days(db.session, current_actor())
+    form = CalendarDayForm()
+    if form.validate_on_submit():
+        try:
+            calendar_service.add_calendar_day(
+                db.session, current_actor(), form.day.data, form.name.data or ""
+            )
+        except ValidationError as exc:
+            _field_errors(form, exc)
+        else:
+            flash(_("The day has been added to the calendar."), "info")
+            return redirect(url_for("admin.calendar_days"))
+    return render_template("admin/calendar_days.html", days=rows, form=form, action=ActionForm())
+
+
+@bp.post("/calendar/<day>/remove")
+def calendar_day_remove(day: str):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        parsed = date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    calendar_service.remove_calendar_day(db.session, current_actor(), parsed)
+    flash(_("The day has been removed from the calendar."), "info")
+    return redirect(url_for("admin.calendar_days"))

@@ -11,7 +11,14 @@ from flask import Flask
 
 from mda.web.api import problems
 from mda.web.api.blueprint import API_PREFIX, MdaApi, bp
-from mda.web.api.resources import meta, programme, regions, tokens, trajectories  # noqa: F401
+from mda.web.api.resources import (  # noqa: F401
+    deadlines,
+    meta,
+    programme,
+    regions,
+    tokens,
+    trajectories,
+)
 from mda.web.api.security import authenticate_request, check_body
 
 __all__ = ["API_PREFIX", "bp", "register"]
@@ -29,7 +36,9 @@ _SPEC_OPTIONS = {
         "description": (
             "The MDA++ trajectory engine's API for regional systems and the programme team. "
             "Sign in with POST /api/v1/tokens, then send 'Authorization: Bearer <token>'. "
-            "Changes take 'If-Match: <version>'; errors are application/problem+json."
+            "Every change of a trajectory, a region or a report needs 'If-Match: <version>' "
+            "(the ETag of your last GET; 428 without it, 409 when stale); errors are "
+            "application/problem+json."
         )
     },
     "security": [{"bearerAuth": []}],

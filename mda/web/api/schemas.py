@@ -8,6 +8,7 @@ before any service runs. The OpenAPI document is generated from these same schem
 from __future__ import annotations
 
 import numbers
+from enum import Enum
 from typing import Any
 
 import marshmallow as ma
@@ -69,7 +70,7 @@ class StrictInteger(fields.Integer):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise self.make_error("invalid")
-        if not INT64_MIN <= value <= INT64_MAX:
+        if not INT64_MIN <= int(value) <= INT64_MAX:
             raise self.make_error("too_large")
         return super()._deserialize(value, attr, data, **kwargs)
 
@@ -84,7 +85,7 @@ def enum_field(enum_cls: type, **kwargs: Any) -> fields.Enum:
     return fields.Enum(enum_cls, by_value=True, **kwargs)
 
 
-def enum_out(enum_cls: type, **kwargs: Any) -> fields.String:
+def enum_out(enum_cls: type[Enum], **kwargs: Any) -> fields.String:
     """An enum value in a response (documented with its values; the services give strings)."""
     return fields.String(validate=validate.OneOf([m.value for m in enum_cls]), **kwargs)
 
@@ -207,7 +208,13 @@ class ImplementationUpdateSchema(StrictSchema):
 
 
 class ReportUpdateSchema(StrictSchema):
-    mda_status = enum_field(MdaStatus)
+    mda_status = enum_field(
+        MdaStatus,
+        metadata={
+            "description": "Optional, and best left out: the report takes the region's status "
+            "at the end of the period from its status history; a different value answers 422."
+        },
+    )
     vision_in_regional_plan = StrictBoolean()
     professionals_trained = StrictBoolean()
     working_by_vision = StrictBoolean()
@@ -231,6 +238,7 @@ class ReportSchema(ma.Schema):
     working_by_vision = fields.Boolean(required=True)
     vision_in_procurement = fields.Boolean(required=True)
     local_teams_quality_framework_steps = fields.Boolean(required=True)
+    version = fields.Integer(required=True, metadata={"description": "Also the ETag."})
 
 
 # --- programme --------------------------------------------------------------------------
@@ -372,6 +380,10 @@ class SuspendSchema(StrictSchema):
     reason = text(2000, required=True)
 
 
+class DeadlineNoteSchema(StrictSchema):
+    note = text(2000, load_default=None, allow_none=True)
+
+
 class TransferSchema(StrictSchema):
     region = fields.String(required=True, validate=validate.Regexp(REGION_CODE_RE))
 
@@ -405,6 +417,9 @@ class DeadlineSchema(ma.Schema):
     due_at = fields.DateTime(required=True)
     next_action_at = fields.DateTime(required=True, allow_none=True)
     closed_at = fields.DateTime(required=True, allow_none=True)
+    note = fields.String(required=True, allow_none=True)
+    # How the due moment was computed (see docs/workflows.md, Deadlines); null on old rows.
+    computation = fields.Dict(required=True, allow_none=True)
 
 
 class MeasurementSchema(ma.Schema):

@@ -7,15 +7,21 @@ The API never looks at the session cookie: a request is authenticated by its
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
+from collections.abc import Callable
+from typing import Any
 
 from flask import abort, current_app, g, request
+from flask_smorest.exceptions import PreconditionRequired
 from werkzeug.exceptions import Unauthorized
 
 from mda.extensions import db
 from mda.models import ApiToken
 from mda.services import tokens
 from mda.services.context import Actor
+from mda.web.api.blueprint import bp
 
 # Endpoints that answer without a token: signing in, and the API's own description.
 PUBLIC_ENDPOINTS = frozenset({"api.issue_token", "api.openapi_json", "api.api_docs"})
@@ -49,10 +55,37 @@ def current_token() -> ApiToken:
     return g.api_token
 
 
-def expected_version() -> int | None:
-    """The version in ``If-Match`` (``"3"``, ``3`` or ``W/"3"``); None when absent or ``*``."""
+IF_MATCH_NEEDED = (
+    "This change needs an If-Match header with the version you read (the ETag of your last GET)."
+)
+
+# The If-Match parameter of every change, for the OpenAPI document.
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": True,
+    "description": 'The version you read (the ETag of your last GET, like "3"). Missing '
+    "answers 428; a stale one answers 409 with the current version.",
+    "schema": {"type": "string", "pattern": r'^(W/)?"?[0-9]{1,9}"?$'},
+}
+
+
+class IfMatchRequired(PreconditionRequired):
+    """428: a change sent without saying which version it was made against."""
+
+    description = IF_MATCH_NEEDED
+
+
+def if_match_version(*, required: bool = True) -> int | None:
+    """The version in ``If-Match`` (``"3"``, ``3`` or ``W/"3"``).
+
+    Missing (or ``*``, which names no version) answers 428 when ``required``, else None. A
+    value that is not one version number answers 400.
+    """
     raw = request.headers.get("If-Match")
-    if raw is None or raw.strip() == "*":
+    if raw is None or raw.strip() in ("", "*"):
+        if required:
+            raise IfMatchRequired()
         return None
     value = raw.strip()
     if value.startswith("W/"):
@@ -61,6 +94,34 @@ def expected_version() -> int | None:
     if not re.fullmatch(r"[0-9]{1,9}", value):
         abort(400, description=f"If-Match must be a version number (an ETag), not {raw!r}.")
     return int(value)
+
+
+def expected_version() -> int:
+    """The version in ``If-Match``; 428 when it is missing (see :func:`if_match_required`)."""
+    version = if_match_version(required=True)
+    assert version is not None
+    return version
+
+
+def if_match_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator for a change endpoint: no If-Match, no change (428), checked before the body.
+
+    Put it right under ``@bp.route`` so a request without If-Match is answered 428 before
+    its body is parsed. It documents the required If-Match parameter and the 409 and 428
+    answers. The version itself is compared by the service, inside the transaction that
+    changes the row (see :func:`expected_version`).
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if_match_version(required=True)
+        return view(*args, **kwargs)
+
+    # functools.wraps shares the view's flask-smorest ``_apidoc``; give the wrapper its own.
+    wrapper._apidoc = copy.deepcopy(getattr(view, "_apidoc", {}))  # type: ignore[attr-defined]
+    documented = bp.doc(parameters=[IF_MATCH])(wrapper)
+    documented = bp.alt_response(409, response="CONFLICT")(documented)
+    return bp.alt_response(428, response="PRECONDITION_REQUIRED")(documented)
 
 
 def etag_headers(version: int) -> dict[str, str]:

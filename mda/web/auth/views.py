@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -98,7 +99,7 @@ def login():
 def second_factor():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
-    pending = session.get(PENDING)
+    pending: dict[str, Any] = session.get(PENDING) or {}
     user = None
     if pending and time.time() - pending.get("at", 0) <= PENDING_SECONDS:
         user = auth_service.load_session_user(db.session, pending.get("user", ""))

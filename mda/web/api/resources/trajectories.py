@@ -14,7 +14,7 @@ from mda.models import Trajectory
 from mda.services import trajectories as trajectory_service
 from mda.services.errors import NotFound
 from mda.web.api.blueprint import bp
-from mda.web.api.resources.regions import IF_MATCH
+from mda.web.api.presenters import trajectory_summary, trajectory_view
 from mda.web.api.schemas import (
     CHECKLIST_KEYS,
     ChecklistUpdateSchema,
@@ -30,7 +30,12 @@ from mda.web.api.schemas import (
     TransferSchema,
     TransitionSchema,
 )
-from mda.web.api.security import current_actor, etag_headers, expected_version
+from mda.web.api.security import (
+    current_actor,
+    etag_headers,
+    expected_version,
+    if_match_required,
+)
 
 TAGS = ["trajectories"]
 CHECKLIST_ITEM = {
@@ -44,7 +49,7 @@ CHECKLIST_ITEM = {
 
 def _view(trajectory: Trajectory, status: int = 200) -> tuple[dict[str, Any], int, dict]:
     """The full trajectory, with its version as ETag."""
-    view = trajectory_service.trajectory_view(db.session, current_actor(), trajectory)
+    view = trajectory_view(db.session, current_actor(), trajectory)
     return view, status, etag_headers(view["version"])
 
 
@@ -114,7 +119,7 @@ def list_trajectories(query: dict[str, Any]) -> dict[str, Any]:
         per_page=per_page,
     )
     return {
-        "items": [trajectory_service.trajectory_summary(row) for row in rows],
+        "items": [trajectory_summary(row) for row in rows],
         "total": total,
         "page": page,
         "per_page": per_page,
@@ -143,9 +148,10 @@ def get_trajectory(trajectory_id: int) -> Any:
     endpoint="set_checklist_item",
     parameters=[CHECKLIST_ITEM],
 )
+@if_match_required
 @bp.arguments(ChecklistUpdateSchema)
 @bp.response(200, TrajectorySchema)
-@bp.doc(tags=TAGS, parameters=[IF_MATCH])
+@bp.doc(tags=TAGS)
 def set_checklist_item(data: dict[str, Any], trajectory_id: int, item: str) -> Any:
     """Tick a checklist item or assess a criterion
 
@@ -173,9 +179,10 @@ def set_checklist_item(data: dict[str, Any], trajectory_id: int, item: str) -> A
     methods=["POST"],
     endpoint="fire_trigger",
 )
+@if_match_required
 @bp.arguments(TransitionSchema)
 @bp.response(200, TrajectorySchema)
-@bp.doc(tags=TAGS, parameters=[IF_MATCH])
+@bp.doc(tags=TAGS)
 def fire_trigger(data: dict[str, Any], trajectory_id: int) -> Any:
     """Fire a workflow trigger
 
@@ -204,9 +211,10 @@ def fire_trigger(data: dict[str, Any], trajectory_id: int) -> Any:
     methods=["POST"],
     endpoint="record_measurement",
 )
+@if_match_required
 @bp.arguments(MeasurementCreateSchema)
 @bp.response(201, TrajectorySchema)
-@bp.doc(tags=TAGS, parameters=[IF_MATCH])
+@bp.doc(tags=TAGS)
 def record_measurement(data: dict[str, Any], trajectory_id: int) -> Any:
     """Record a safety measurement
 
@@ -233,9 +241,10 @@ def record_measurement(data: dict[str, Any], trajectory_id: int) -> Any:
     methods=["PUT"],
     endpoint="assign_coordinator",
 )
+@if_match_required
 @bp.arguments(CoordinatorUpdateSchema)
 @bp.response(200, TrajectorySchema)
-@bp.doc(tags=TAGS, parameters=[IF_MATCH])
+@bp.doc(tags=TAGS)
 def assign_coordinator(data: dict[str, Any], trajectory_id: int) -> Any:
     """Assign the coordinator
 
@@ -256,9 +265,10 @@ def assign_coordinator(data: dict[str, Any], trajectory_id: int) -> Any:
     methods=["PUT"],
     endpoint="suspend_trajectory",
 )
+@if_match_required
 @bp.arguments(SuspendSchema)
 @bp.response(200, TrajectorySchema)
-@bp.doc(tags=TAGS, parameters=[IF_MATCH])
+@bp.doc(tags=TAGS)
 def suspend_trajectory(data: dict[str, Any], trajectory_id: int) -> Any:
     """Suspend (opschorten) with a reason
 
@@ -279,8 +289,9 @@ def suspend_trajectory(data: dict[str, Any], trajectory_id: int) -> Any:
     methods=["DELETE"],
     endpoint="resume_trajectory",
 )
+@if_match_required
 @bp.response(200, TrajectorySchema)
-@bp.doc(tags=TAGS, parameters=[IF_MATCH])
+@bp.doc(tags=TAGS)
 def resume_trajectory(trajectory_id: int) -> Any:
     """Resume a suspended trajectory"""
     trajectory = trajectory_service.resume(
@@ -294,9 +305,10 @@ def resume_trajectory(trajectory_id: int) -> Any:
     methods=["POST"],
     endpoint="transfer_trajectory",
 )
+@if_match_required
 @bp.arguments(TransferSchema)
 @bp.response(200, TrajectorySummarySchema)
-@bp.doc(tags=TAGS, parameters=[IF_MATCH])
+@bp.doc(tags=TAGS)
 def transfer_trajectory(data: dict[str, Any], trajectory_id: int) -> Any:
     """Hand the trajectory over to another region
 
@@ -310,4 +322,4 @@ def transfer_trajectory(data: dict[str, Any], trajectory_id: int) -> Any:
         data["region"],
         expected_version=expected_version(),
     )
-    return trajectory_service.trajectory_summary(trajectory), 200, etag_headers(trajectory.version)
+    return trajectory_summary(trajectory), 200, etag_headers(trajectory.version)

@@ -1,0 +1,312 @@
+"""What every trajectory use case shares: loading, the screening rule, the workflow facts, and
+:func:`trajectory_change`, the load / authorise / version-check / record preamble of a change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, selectinload
+
+from mda.models import (
+    ChecklistItem,
+    SafetyMeasurement,
+    Trajectory,
+    TrajectoryEvent,
+    User,
+    utcnow,
+)
+from mda.services.audit import access_entry, log_access
+from mda.services.authz import require_trajectory_access
+from mda.services.clock import today_nl
+from mda.services.context import Actor
+from mda.services.errors import Conflict, NotFound, TransitionRefused, ValidationError
+from mda.services.uow import unit_of_work
+from mda.vocabulary import AccessAction, DeadlineKind, Role, TrajectoryState
+from mda.workflows import trajectory as workflow
+
+NL = ZoneInfo("Europe/Amsterdam")
+MEASUREMENT_STATES = frozenset(
+    {
+        TrajectoryState.IMMEDIATE_SAFETY,
+        TrajectoryState.RISK_CARE,
+        TrajectoryState.RECOVERY,
+        TrajectoryState.AFTERCARE,
+    }
+)
+MAX_PER_PAGE = 200
+# States a trajectory can only be in once it was accepted after screening.
+_ACCEPTED_STATES = frozenset(TrajectoryState) - {
+    TrajectoryState.REFERRED,
+    TrajectoryState.SCREENING,
+    TrajectoryState.CLOSED,
+}
+
+
+def load(session: Session, actor: Actor, trajectory_id: int, action: AccessAction) -> Trajectory:
+    """The trajectory as the database has it now (never a stale copy from the identity map)."""
+    trajectory = session.get(
+        Trajectory,
+        trajectory_id,
+        options=[selectinload(Trajectory.checklist), selectinload(Trajectory.measurements)],
+        populate_existing=True,
+    )
+    if trajectory is None:
+        raise NotFound(f"There is no trajectory {trajectory_id}.")
+    require_trajectory_access(actor, trajectory.id, trajectory.region_code, action)
+    return trajectory
+
+
+def check_version(trajectory: Trajectory, expected_version: int | None) -> None:
+    """A change made against another version than the row's is a :class:`Conflict`."""
+    if expected_version is not None and expected_version != trajectory.version:
+        raise Conflict(
+            f"Trajectory {trajectory.pseudonym} is at version {trajectory.version}, not "
+            f"{expected_version}: someone changed it in the meantime; reload and try again.",
+            {"version": trajectory.version, "expected_version": expected_version},
+        )
+
+
+def screening_rule(config: Mapping[str, Any] | None = None) -> workflow.ScreeningRule:
+    """The inclusion rule from the settings (``MDA_SCREENING_*``), defaults as DESIGN.md."""
+    if config is None:
+        from flask import current_app, has_app_context
+
+        # Outside an app (scripts, pure service tests) the defaults of DESIGN.md apply.
+        config = current_app.config if has_app_context() else {}
+    default = workflow.DEFAULT_SCREENING_RULE
+    return workflow.ScreeningRule.from_settings(
+        config.get("SCREENING_REQUIRED", default.required),
+        config.get("SCREENING_OTHERS", default.others),
+        int(config.get("SCREENING_MIN_OTHERS", default.min_others)),
+    )
+
+
+def was_accepted(session: Session, trajectory: Trajectory) -> bool:
+    """Whether the trajectory was ever accepted after screening.
+
+    Only a closed trajectory needs its event log for this (one query); every other state
+    says it by itself.
+    """
+    if trajectory.state is not TrajectoryState.CLOSED:
+        return trajectory.state in _ACCEPTED_STATES
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    TrajectoryEvent.trajectory_id == trajectory.id,
+                    TrajectoryEvent.kind == "transition",
+                    TrajectoryEvent.trigger == "accept",
+                )
+            )
+        )
+    )
+
+
+def facts_of(session: Session, trajectory: Trajectory) -> workflow.TrajectoryFacts:
+    """The workflow facts that the trajectory's row (and, when closed, its log) holds."""
+    return workflow.TrajectoryFacts(
+        state=trajectory.state,
+        version=trajectory.version,
+        region=trajectory.region_code,
+        coordinator_id=trajectory.coordinator_id,
+        checklist={item.key: item.done for item in trajectory.checklist},
+        measurements={m.number for m in trajectory.measurements},
+        children=trajectory.children.value,
+        closure_reason=trajectory.closure_reason,
+        referred_back_to=trajectory.referred_back_to,
+        closed_at=trajectory.closed_at,
+        suspended=trajectory.suspended_at is not None,
+        relapses=trajectory.relapses,
+        reentries=trajectory.reentries,
+        accepted=was_accepted(session, trajectory),
+    )
+
+
+def refused(actor: Actor, trajectory: Trajectory, what: str, unmet: list[str]) -> Exception:
+    """A :class:`TransitionRefused` that still leaves its access-log entry."""
+    exc = TransitionRefused(what, unmet)
+    # The attempt itself is an access to the trajectory: keep it in the log.
+    exc.audit = access_entry(
+        actor,
+        AccessAction.CHANGE,
+        "trajectory",
+        trajectory.id,
+        trajectory.id,
+        {"change": what, "refused": True},
+    )
+    return exc
+
+
+def set_item(
+    trajectory: Trajectory,
+    key: str,
+    done: bool | None,
+    details: str | None,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    for item in trajectory.checklist:
+        if item.key == key:
+            item.done = done
+            item.details = details
+            item.updated_at = now
+            item.updated_by_id = actor.user_id
+            return
+    trajectory.checklist.append(
+        ChecklistItem(
+            key=key, done=done, details=details, updated_at=now, updated_by_id=actor.user_id
+        )
+    )
+
+
+def coordinator_of(session: Session, coordinator_id: int, region_code: str) -> User:
+    """The active coordinator ``coordinator_id`` of ``region_code``, or a ValidationError."""
+    # One refusal for "no such user", "inactive", "not a coordinator" and "another region",
+    # naming only the id the caller gave: it must not tell who an id belongs to, or whether
+    # it exists outside the caller's reach.
+    user = session.get(User, coordinator_id)
+    if (
+        user is None
+        or not user.active
+        or user.role is not Role.COORDINATOR
+        or region_code not in user.region_codes
+    ):
+        raise ValidationError(
+            f"User {coordinator_id} is not an active coordinator of region {region_code}.",
+            {"coordinator_id": "not an active coordinator of this region"},
+        )
+    return user
+
+
+def first_day(trajectory: Trajectory) -> date:
+    """The first day of the trajectory's life: the Dutch date it was registered."""
+    return today_nl(trajectory.created_at)
+
+
+def check_day(field: str, day: Any, earliest: date, too_early: str, today: date) -> None:
+    """``day`` must be a calendar date from ``earliest`` up to ``today``, both included.
+
+    ``too_early`` says in words what a day before ``earliest`` lies before. A refusal is a
+    :class:`ValidationError` naming the field and the allowed range.
+    """
+    if not isinstance(day, date) or isinstance(day, datetime):
+        raise ValidationError(f"{field} must be a date like 2024-03-01.", {field: "a date"})
+    if earliest <= day <= today:
+        return
+    allowed = f"a date from {earliest.isoformat()} to {today.isoformat()}"
+    where = "in the future" if day > today else too_early
+    raise ValidationError(
+        f"{field} {day.isoformat()} lies {where}: give {allowed} (today's date in the "
+        "Netherlands is the latest).",
+        {field: allowed},
+    )
+
+
+def measurement_clock(measurement: SafetyMeasurement) -> datetime:
+    """Where the follow-up measurements' clock starts: measurement 1's ``measured_on``.
+
+    The Dutch date it was measured, at the local time of day it was recorded, so recording it
+    and restoring the clock on reopen give the same due moments.
+    """
+    recorded = measurement.recorded_at.astimezone(NL)
+    local = datetime.combine(measurement.measured_on, recorded.time().replace(tzinfo=None))
+    return local.replace(tzinfo=NL).astimezone(UTC)
+
+
+def measurement_starts(trajectory: Trajectory) -> dict[DeadlineKind, datetime]:
+    """The start of each deadline that counts from measurement 1 (none before it exists)."""
+    first = next((m for m in trajectory.measurements if m.number == 1), None)
+    if first is None:
+        return {}
+    start = measurement_clock(first)
+    return {kind: start for kind in workflow.OPENED_BY_MEASUREMENT.get(1, ())}
+
+
+class Change:
+    """One change under way on a loaded trajectory (see :func:`trajectory_change`)."""
+
+    def __init__(self, session: Session, actor: Actor, trajectory: Trajectory, now: datetime):
+        self.session = session
+        self.actor = actor
+        self.trajectory = trajectory
+        self.now = now
+        self.event: TrajectoryEvent | None = None
+
+    def refuse(self, what: str, unmet: list[str]) -> Exception:
+        """The exception to raise for a refused change (logged as an access)."""
+        return refused(self.actor, self.trajectory, what, unmet)
+
+    def facts(self) -> workflow.TrajectoryFacts:
+        return facts_of(self.session, self.trajectory)
+
+    def record(
+        self,
+        kind: str,
+        *,
+        trigger: str | None = None,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        reason: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> TrajectoryEvent:
+        """The accepted change: bump the version, append the event, log the access."""
+        if self.event is not None:
+            raise RuntimeError("a change records one event")
+        trajectory = self.trajectory
+        trajectory.version += 1
+        trajectory.updated_at = self.now
+        self.event = TrajectoryEvent(
+            trajectory_id=trajectory.id,
+            seq=trajectory.version,
+            at=self.now,
+            actor_id=self.actor.user_id,
+            kind=kind,
+            trigger=trigger,
+            from_state=from_state,
+            to_state=to_state,
+            reason=reason,
+            data=data or {},
+        )
+        self.session.add(self.event)
+        log_access(
+            self.session,
+            self.actor,
+            AccessAction.CHANGE,
+            "trajectory",
+            trajectory.id,
+            trajectory.id,
+            {"change": trigger or kind, "version": trajectory.version},
+        )
+        return self.event
+
+
+@contextmanager
+def trajectory_change(
+    session: Session,
+    actor: Actor,
+    trajectory_id: int,
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Iterator[Change]:
+    """One change to one trajectory, in one unit of work.
+
+    Loads the trajectory fresh, authorises the actor for a change, checks ``expected_version``
+    and hands a :class:`Change` to the block, which validates, writes and calls
+    :meth:`Change.record` exactly once. On leaving, the session is flushed and the unit of
+    work commits; an exception rolls everything back (a refusal keeps its access-log entry).
+    """
+    with unit_of_work(session):
+        trajectory = load(session, actor, trajectory_id, AccessAction.CHANGE)
+        check_version(trajectory, expected_version)
+        change = Change(session, actor, trajectory, now or utcnow())
+        yield change
+        if change.event is None:
+            raise RuntimeError("a trajectory change must record its event")
+        session.flush()
