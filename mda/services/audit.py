@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
-from mda.models import AccessLogEntry
+from mda.models import AccessLogEntry, utcnow
 from mda.services.context import Actor
 from mda.vocabulary import AccessAction
 
@@ -47,3 +49,22 @@ def log_access(
     entry = access_entry(actor, action, object_type, object_id, trajectory_id, details)
     session.add(entry)
     return entry
+
+
+_TABLE = cast(Table, AccessLogEntry.__table__)
+_COLUMNS = tuple(c.key for c in _TABLE.columns if c.key not in ("id", "at"))
+
+
+def log_accesses(session: Session, entries: Sequence[AccessLogEntry]) -> None:
+    """Write many access-log rows (a page of search results) in one multi-row INSERT.
+
+    They share one moment. Written at once in the current unit of work, they commit or roll
+    back with it like :func:`log_access`.
+    """
+    if not entries:
+        return
+    at = utcnow()
+    session.execute(
+        insert(_TABLE),  # Core: every row the same columns, one statement
+        [{"at": at, **{key: getattr(e, key) for key in _COLUMNS}} for e in entries],
+    )

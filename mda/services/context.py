@@ -27,6 +27,14 @@ class Actor:
         remote_addr: str | None = None,
         on_behalf_of: str | None = None,
     ) -> Actor:
+        """The actor for a signed-in ``user``; acting for the user's organisation by default.
+
+        ``on_behalf_of`` (NEN 7513's "on whose behalf") is the organisation's name unless the
+        caller names someone else (the API names the calling system, its token).
+        """
+        if on_behalf_of is None:
+            organisation = getattr(user, "organisation", None)
+            on_behalf_of = getattr(organisation, "name", None)
         return cls(
             user_id=user.id,  # type: ignore[attr-defined]
             username=user.username,  # type: ignore[attr-defined]

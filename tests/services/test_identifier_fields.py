@@ -1,8 +1,9 @@
 """The identifier guard on every free-text field that can hold household data.
 
 Each field is driven through its real service: text that looks like an identifier is refused
-and nothing is written (version, event log, history rows and access log unchanged); the
-ordinary notes of tests/services/test_identifiers.py are accepted and stored. The guard is
+and nothing is written (version, event log, history rows and access log unchanged but for the
+entry of the refused attempt); the ordinary notes of tests/services/test_identifiers.py are
+accepted and stored. The guard is
 the same code for every database, so these run on SQLite alone.
 """
 
@@ -45,6 +46,11 @@ def _count(session: Session, model: Any, *where: Any) -> int:
     return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
+def _accesses_but_refusals(session: Session) -> int:
+    details = session.scalars(select(AccessLogEntry.details))
+    return sum(1 for d in details if not (d or {}).get("refused"))
+
+
 # --- the fields -----------------------------------------------------------------------------
 
 
@@ -84,7 +90,9 @@ def _trajectory_written(session: Session, ctx: Any) -> tuple:
         trajectory.referred_back_to,
         tuple((item.key, item.done, item.details) for item in trajectory.checklist),
         _count(session, TrajectoryEvent, TrajectoryEvent.trajectory_id == trajectory_id),
-        _count(session, AccessLogEntry),
+        # The refused attempt itself is logged (NEN 7513; see tests/services/test_access_log.py);
+        # nothing else may be.
+        _accesses_but_refusals(session),
     )
 
 

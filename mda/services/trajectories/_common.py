@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from mda.models import (
+    AccessLogEntry,
     ChecklistItem,
     SafetyMeasurement,
     Trajectory,
@@ -25,7 +27,13 @@ from mda.services.audit import access_entry, log_access
 from mda.services.authz import require_trajectory_access
 from mda.services.clock import today_nl
 from mda.services.context import Actor
-from mda.services.errors import Conflict, NotFound, TransitionRefused, ValidationError
+from mda.services.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    TransitionRefused,
+    ValidationError,
+)
 from mda.services.uow import unit_of_work
 from mda.vocabulary import AccessAction, DeadlineKind, Role, TrajectoryState
 from mda.workflows import trajectory as workflow
@@ -132,15 +140,28 @@ def refused(actor: Actor, trajectory: Trajectory, what: str, unmet: list[str]) -
     """A :class:`TransitionRefused` that still leaves its access-log entry."""
     exc = TransitionRefused(what, unmet)
     # The attempt itself is an access to the trajectory: keep it in the log.
-    exc.audit = access_entry(
+    exc.audit = refusal_entry(actor, trajectory.id, what, exc)
+    return exc
+
+
+def refusal_entry(actor: Actor, trajectory_id: int, what: str, exc: DomainError) -> AccessLogEntry:
+    """The access-log entry of a change to trajectory ``trajectory_id`` refused with ``exc``.
+
+    It names the attempt and the kind of refusal only: never the message or the values,
+    which may quote the text that looked like an identifier.
+    """
+    return access_entry(
         actor,
         AccessAction.CHANGE,
         "trajectory",
-        trajectory.id,
-        trajectory.id,
-        {"change": what, "refused": True},
+        trajectory_id,
+        trajectory_id,
+        {"change": what, "refused": True, "reason": _snake(type(exc).__name__)},
     )
-    return exc
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
 def set_item(
@@ -294,19 +315,35 @@ def trajectory_change(
     *,
     expected_version: int | None = None,
     now: datetime | None = None,
+    what: str = "change",
 ) -> Iterator[Change]:
     """One change to one trajectory, in one unit of work.
 
     Loads the trajectory fresh, authorises the actor for a change, checks ``expected_version``
     and hands a :class:`Change` to the block, which validates, writes and calls
     :meth:`Change.record` exactly once. On leaving, the session is flushed and the unit of
-    work commits; an exception rolls everything back (a refusal keeps its access-log entry).
+    work commits; an exception rolls everything back. A :class:`DomainError` raised once the
+    trajectory is loaded (a version conflict, invalid input, an identifier found, a refused
+    transition) keeps an access-log entry of the attempt, naming ``what`` was attempted.
     """
     with unit_of_work(session):
         trajectory = load(session, actor, trajectory_id, AccessAction.CHANGE)
-        check_version(trajectory, expected_version)
         change = Change(session, actor, trajectory, now or utcnow())
-        yield change
-        if change.event is None:
-            raise RuntimeError("a trajectory change must record its event")
-        session.flush()
+        try:
+            check_version(trajectory, expected_version)
+            yield change
+            if change.event is None:
+                raise RuntimeError("a trajectory change must record its event")
+            session.flush()
+        except StaleDataError as exc:
+            conflict = Conflict(
+                "This record was changed by someone else in the meantime; reload and try again."
+            )
+            conflict.audit = refusal_entry(actor, trajectory_id, what, conflict)
+            raise conflict from exc
+        except DomainError as exc:
+            # Refused after the trajectory was loaded (conflict, invalid input, identifier
+            # found): the attempt is an access too, kept although the change rolls back.
+            if exc.audit is None:
+                exc.audit = refusal_entry(actor, trajectory_id, what, exc)
+            raise

@@ -40,7 +40,7 @@ def assign_coordinator(
 ) -> Trajectory:
     """Make ``coordinator_id`` (a coordinator of the trajectory's region) its coordinator."""
     with trajectory_change(
-        session, actor, trajectory_id, expected_version=expected_version
+        session, actor, trajectory_id, expected_version=expected_version, what="assign_coordinator"
     ) as change:
         trajectory = change.trajectory
         if trajectory.state is TrajectoryState.CLOSED:
@@ -65,7 +65,7 @@ def set_checklist_item(
 ) -> Trajectory:
     """Tick (True), mark not met (False) or untick (None) a checklist item of the state."""
     with trajectory_change(
-        session, actor, trajectory_id, expected_version=expected_version
+        session, actor, trajectory_id, expected_version=expected_version, what=f"checklist {key}"
     ) as change:
         trajectory = change.trajectory
         if done is not None and not isinstance(done, bool):
@@ -110,7 +110,7 @@ def fire_trigger(
     same way whatever the settings are later.
     """
     with trajectory_change(
-        session, actor, trajectory_id, expected_version=expected_version, now=now
+        session, actor, trajectory_id, expected_version=expected_version, now=now, what=trigger
     ) as change:
         trajectory, now = change.trajectory, change.now
         reason = (reason or "").strip() or None
@@ -197,7 +197,12 @@ def record_measurement(
     (not after the day it was typed in).
     """
     with trajectory_change(
-        session, actor, trajectory_id, expected_version=expected_version, now=now
+        session,
+        actor,
+        trajectory_id,
+        expected_version=expected_version,
+        now=now,
+        what=f"measurement {number}",
     ) as change:
         trajectory, now = change.trajectory, change.now
         level = parse_enum(ViolenceLevel, violence_level, "violence_level")

@@ -26,7 +26,7 @@ def suspend(
 ) -> Trajectory:
     """Suspend (opschorten) with a reason: no reminders until it is resumed."""
     with trajectory_change(
-        session, actor, trajectory_id, expected_version=expected_version
+        session, actor, trajectory_id, expected_version=expected_version, what="suspend"
     ) as change:
         trajectory = change.trajectory
         reason = (reason or "").strip()
@@ -52,7 +52,7 @@ def resume(
 ) -> Trajectory:
     """Resume a suspended trajectory; its open deadlines move by the time it was suspended."""
     with trajectory_change(
-        session, actor, trajectory_id, expected_version=expected_version
+        session, actor, trajectory_id, expected_version=expected_version, what="resume"
     ) as change:
         trajectory = change.trajectory
         if trajectory.suspended_at is None:
@@ -79,7 +79,7 @@ def transfer(
     coordinator the trajectory ends up with, so replaying it gives the same row.
     """
     with trajectory_change(
-        session, actor, trajectory_id, expected_version=expected_version
+        session, actor, trajectory_id, expected_version=expected_version, what="transfer"
     ) as change:
         trajectory = change.trajectory
         region = (region or "").strip().upper()

@@ -6,7 +6,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from mda.models import Deadline, Trajectory, TrajectoryEvent, utcnow
-from mda.services.audit import log_access
+from mda.services.audit import access_entry, log_access, log_accesses
 from mda.services.authz import require_role
 from mda.services.context import Actor
 from mda.services.errors import ValidationError, parse_enum
@@ -78,18 +78,30 @@ def list_trajectories(
                 .limit(per_page)
             )
         )
-        log_access(
+        criteria = {"state": state, "phase": phase, "overdue": overdue, "page": page}
+        # The search itself, and one entry per trajectory it showed (so "who saw trajectory
+        # X" is answered by its id), written together in one multi-row insert.
+        log_accesses(
             session,
-            actor,
-            AccessAction.SEARCH,
-            "trajectory",
-            details={
-                "state": state,
-                "phase": phase,
-                "overdue": overdue,
-                "page": page,
-                "results": [t.id for t in rows],
-            },
+            [
+                access_entry(
+                    actor,
+                    AccessAction.SEARCH,
+                    "trajectory",
+                    details={**criteria, "results": len(rows), "total": total},
+                ),
+                *(
+                    access_entry(
+                        actor,
+                        AccessAction.SEARCH,
+                        "trajectory",
+                        row.id,
+                        row.id,
+                        {"by": "list", **criteria},
+                    )
+                    for row in rows
+                ),
+            ],
         )
         return rows, total
 

@@ -8,6 +8,7 @@ The API never looks at the session cookie: a request is authenticated by its
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import re
 from collections.abc import Callable
@@ -43,7 +44,10 @@ def authenticate_request() -> None:
     result = tokens.verify_token(db.session, token, request.remote_addr)
     if result is None:
         raise BearerRequired("The token is unknown, expired or revoked; request a new one.")
-    g.api_actor, g.api_token = result
+    actor, row = result
+    # On whose behalf (NEN 7513): the calling system, named by its token.
+    g.api_actor = dataclasses.replace(actor, on_behalf_of=f"api-token:{row.id}")
+    g.api_token = row
 
 
 def current_actor() -> Actor:
