@@ -55,9 +55,12 @@ INSERT_MEASUREMENT = (
     " 'moderate', :t, :u)"
 )
 
+# A transition closes the deadline it meets and the phase's plan review before the next one
+# opens: at most one open deadline per trajectory and kind (a partial unique index).
 CLOSE_DEADLINE = (
     "UPDATE deadlines SET status = 'met', closed_at = :t, version = version + 1"
-    " WHERE trajectory_id = :id AND status = 'open' AND kind = 'screening_due'"
+    " WHERE trajectory_id = :id AND status = 'open'"
+    " AND kind IN ('screening_due', 'plan_review_due')"
 )
 
 # (kind, argument): the whole workflow, one service call (one transaction) per step.

@@ -1,0 +1,29 @@
+"""Every benchmark runs once at a small size, so a change that breaks one fails here.
+
+Timing is the benchmarks' business, not the tests'; this only checks that they run to the
+end on both backends and print their table.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+
+def test_w1_runs_on_both_backends() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.w1_transitions", "--trajectories", "2",
+         "--backends", "sqlite", "postgresql"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    table = result.stdout.split("== W1 transitions", 1)[-1]
+    for backend in ("sqlite", "postgresql"):
+        assert any(line.startswith(backend) for line in table.splitlines()), result.stdout
