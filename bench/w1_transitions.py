@@ -180,15 +180,16 @@ def drive_floor(backend: Backend, count: int) -> tuple[Timer, int]:
                     text(
                         "INSERT INTO trajectories (pseudonym_hash, pseudonym, key_version,"
                         " region_code, state, version, coordinator_id, referral_source,"
-                        " violence_types, children, created_at, state_entered_at, reentries,"
-                        " relapses, updated_at) VALUES (:h, :p, 1, 'UTR', 'referred', 1, :u,"
-                        " 'veilig_thuis', :vt, '2', :t, :t, 0, 0, :t) RETURNING id"
+                        " violence_types, children, referred_on, created_at, state_entered_at,"
+                        " reentries, relapses, updated_at) VALUES (:h, :p, 1, 'UTR', 'referred',"
+                        " 1, :u, 'veilig_thuis', :vt, '2', :day, :t, :t, 0, 0, :t) RETURNING id"
                     ),
                     {
                         "h": secrets.token_hex(32),
                         "p": secrets.token_hex(6),
                         "u": uid,
                         "vt": json.dumps(["partner_violence"]),
+                        "day": date.today(),
                         "t": stamp,
                     },
                 ).scalar_one()

@@ -79,10 +79,32 @@ class BaseConfig:
     # Disclosure control (DESIGN.md section 7).
     DISCLOSURE_THRESHOLD = 10
     DISCLOSURE_ROUNDING_BASE = 5
+    # The narrowest range an attacker may derive for a suppressed cell (0: the threshold).
+    DISCLOSURE_PROTECTION = 0
 
     # Celery.
     CELERY_TASK_ALWAYS_EAGER = False
     SWEEP_INTERVAL_SECONDS = 60.0
+
+    # Reminders (DESIGN.md section 4; docs/configuration.md): the sweep's batch, the lease of a
+    # dispatched e-mail task (dispatched again after it), the e-mail back-off and its limit,
+    # the Amsterdam hour of the daily digest, and the address that links in e-mails start with.
+    SWEEP_BATCH_SIZE = 200
+    DELIVERY_LEASE_SECONDS = 300.0
+    DELIVERY_RETRY_SECONDS = 60.0
+    DELIVERY_MAX_ATTEMPTS = 8
+    DIGEST_HOUR = 7
+    PUBLIC_URL = "http://localhost:8000"
+    # E-mail over SMTP when MDA_SMTP_HOST is set; otherwise each e-mail is written as an .eml
+    # file in MAIL_FOLDER (default: the instance folder's mail/).
+    SMTP_HOST: str | None = None
+    SMTP_PORT = 25
+    SMTP_USER: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_FROM = "MDA++ <mda@localhost>"
+    SMTP_STARTTLS = False
+    SMTP_TIMEOUT = 10.0
+    MAIL_FOLDER: str | None = None
     WTF_CSRF_ENABLED = True
     TESTING = False
     DEBUG = False

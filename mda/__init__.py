@@ -61,10 +61,10 @@ def instance_folder(settings: dict[str, Any]) -> str:
 
 def _check_workflow_settings(app: Flask) -> None:
     from config import ConfigError
-    from mda.services.trajectories import screening_rule
+    from mda.services.settings import screening_rule_from
 
     try:
-        screening_rule(app.config)
+        screening_rule_from(app.config)
     except ValueError as exc:
         raise ConfigError(f"MDA_SCREENING_*: {exc}") from None
 

@@ -246,6 +246,125 @@ def retention_run() -> None:
     )
 
 
+@cli.group()
+def deadlines() -> None:
+    """Deadlines and their reminders."""
+
+
+@deadlines.command("sweep")
+def deadlines_sweep() -> None:
+    """Sweep the due deadlines now, as beat does every MDA_SWEEP_INTERVAL_SECONDS.
+
+    Notifications are written here; their e-mails are sent by the worker (tasks dispatched
+    after the commit). Safe beside a running beat: nothing is sent twice.
+    """
+    from mda.extensions import db as database
+    from mda.services.sweep import SweepOptions, sweep
+    from worker.tasks import dispatch_delivery
+
+    app = _app()
+    with app.app_context():
+        result = sweep(
+            database.session,
+            SweepOptions.from_config(app.config, worker=f"cli@{socket.gethostname()}"),
+            dispatch=dispatch_delivery,
+        )
+    click.echo(
+        f"Swept {result.claimed} due deadline(s): {result.notifications} notification(s), "
+        f"{result.skipped} rung(s) skipped, {result.dispatched} of "
+        f"{len(result.delivery_ids)} e-mail(s) handed to the worker ({result.duration_ms} ms)."
+    )
+
+
+# --- demo data --------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--households", type=click.IntRange(min=1), required=True, help="How many.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same data.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First registration day (default: three years ago).",
+)
+@click.option("--force", is_flag=True, help="Add them even beside real trajectories.")
+def demo(households: int, seed: int, since: Any, force: bool) -> None:
+    """Add a synthetic population of demo households (pseudonyms DEMO-...) to the database."""
+    from mda.demo import DemoRefused, generate
+    from mda.extensions import db as database
+    from mda.services.settings import Settings
+
+    app = _app()
+    settings = Settings.from_config(app.config)
+    with click.progressbar(length=households, label="Demo households") as bar:
+        try:
+            result = generate(
+                database.state(app).engine,
+                households=households,
+                seed=seed,
+                since=since.date() if since else None,
+                progress=bar.update,
+                force=force,
+                keys=settings.pseudonym_keys,
+                screening_rule=settings.screening_rule,
+            )
+        except DemoRefused as exc:
+            raise _fail(exc) from None
+    click.echo(result.summary())
+
+
+@cli.group()
+def stats() -> None:
+    """Statistics releases for the programme (disclosure-controlled)."""
+
+
+@stats.command("release")
+@click.option("--period", required=True, help="A month like 2026-10 or a half year like 2026-H2.")
+def stats_release(period: str) -> None:
+    """Make the release of a closed period now (beat does it after each period closes).
+
+    The same data gives the same release: no new version when nothing changed.
+    """
+    from mda.extensions import db as database
+    from mda.services.context import Actor
+    from mda.services.errors import DomainError
+    from mda.stats.disclosure import DisclosureRefused, DisclosureSettings
+    from mda.stats.releases import STAGES, make_release
+
+    app = _app()
+    settings = DisclosureSettings.from_config(app.config)
+    with (
+        app.app_context(),
+        click.progressbar(length=len(STAGES), label=f"Releasing {period}", file=sys.stderr) as bar,
+    ):
+
+        def step(stage: str) -> None:
+            bar.label = f"Releasing {period}: {stage}"
+            bar.update(1)
+
+        try:
+            release, made = make_release(
+                database.session, Actor.system("cli"), period, settings=settings, progress=step
+            )
+        except DomainError as exc:
+            raise _fail(exc) from None
+        except DisclosureRefused as exc:
+            raise click.ClickException(
+                f"The audit refused the release of {period}: {len(exc.failures)} suppressed "
+                "cell(s) could be narrowed down too far. Nothing was published."
+            ) from None
+    if made:
+        click.echo(
+            f"Released {release.period} version {release.version} (id {release.id}, "
+            f"checksum {release.checksum[:12]})."
+        )
+    else:
+        click.echo(
+            f"{release.period} version {release.version} (id {release.id}) already holds "
+            "these figures; no new version."
+        )
+
+
 # --- running ----------------------------------------------------------------------------
 
 

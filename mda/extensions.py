@@ -98,12 +98,19 @@ class Database:
     @property
     def session(self) -> Session:
         if "_mda_session" not in g:
-            g._mda_session = self.state().session_factory()
+            g._mda_session = self.new_session()
         return g._mda_session
 
     def new_session(self, app: Flask | None = None) -> Session:
-        """A session outside the request's own (threads, scripts); the caller closes it."""
-        return self.state(app).session_factory()
+        """A session outside the request's own (threads, scripts); the caller closes it.
+
+        It carries the app's settings for the services (:mod:`mda.services.settings`), read
+        from the configuration as it is now.
+        """
+        from mda.services.settings import Settings, use_settings
+
+        app = app or current_app
+        return use_settings(self.state(app).session_factory(), Settings.from_config(app.config))
 
     @staticmethod
     def _remove_session(_exc: BaseException | None) -> None:

@@ -122,12 +122,29 @@ class NotificationKind(StrEnum):
     REMINDER = "reminder"
     OVERDUE = "overdue"
     ESCALATION = "escalation"
+    DIGEST = "digest"
 
 
 class NotificationStatus(StrEnum):
+    """A delivery's status (one notification, one channel)."""
+
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    # Not sent: the deadline was met or acknowledged, or the person left, before it went out.
+    CANCELLED = "cancelled"
+
+
+class Channel(StrEnum):
+    IN_APP = "in_app"
+    EMAIL = "email"
+
+
+class StepStatus(StrEnum):
+    """A rung of a deadline's reminder ladder: delivered, or passed over (found behind)."""
+
+    DELIVERED = "delivered"
+    SKIPPED = "skipped"
 
 
 class MdaStatus(StrEnum):

@@ -17,10 +17,12 @@ from flask import Flask
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
+from config import TestingConfig
 from mda import create_app
 from mda.dbtools import load_reference_data, upgrade_connection
 from mda.extensions import db as database
 from mda.extensions import make_engine
+from mda.services.settings import Settings, use_settings
 from tests.support.servers import (
     PostgresServer,
     RedisServer,
@@ -133,6 +135,7 @@ def session(connection: Connection) -> Iterator[Session]:
     with Session(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     ) as sess:
+        use_settings(sess, TEST_SETTINGS)
         yield sess
 
 
@@ -145,6 +148,10 @@ def _fresh_working_day_calendar() -> Iterator[None]:
     workdays.invalidate()
     yield
     workdays.invalidate()
+
+
+# The services' settings in tests: the defaults of DESIGN.md and the testing pseudonym key.
+TEST_SETTINGS = Settings.from_config({"PSEUDONYM_KEY": TestingConfig.PSEUDONYM_KEY})
 
 
 # --- the app ----------------------------------------------------------------------------

@@ -41,6 +41,11 @@ def celery_init_app(app: Flask) -> Celery:
         "timezone": "UTC",
         "enable_utc": True,
         "beat_schedule": {
+            # The reminder sweep: due deadline rows become notifications (DESIGN.md 4).
+            "sweep-deadlines": {
+                "task": "mda.sweep",
+                "schedule": float(app.config.get("SWEEP_INTERVAL_SECONDS", 60.0)),
+            },
             "heartbeat": {
                 "task": "mda.heartbeat",
                 "schedule": float(app.config.get("SWEEP_INTERVAL_SECONDS", 60.0)),
@@ -52,6 +57,13 @@ def celery_init_app(app: Flask) -> Celery:
             "apply-retention": {
                 "task": "mda.apply_retention",
                 "schedule": 24 * 3600.0,
+            },
+            # Releases the month and half year that closed last; idempotent, so running it
+            # every few hours releases a period soon after it closes and adds a version only
+            # when late changes altered its figures.
+            "release-statistics": {
+                "task": "mda.release_statistics",
+                "schedule": 6 * 3600.0,
             },
         },
     }

@@ -2,9 +2,22 @@
 
 from mda.models.audit import AccessLogEntry
 from mda.models.base import Base, utcnow
-from mda.models.deadline import CalendarDay, Deadline, DeadlineRule, Notification
-from mda.models.region import HalfYearReport, Region, RegionBuildingBlock, RegionStatusChange
-from mda.models.stats import StatsCell, StatsRelease
+from mda.models.deadline import CalendarDay, Deadline, DeadlineRule
+from mda.models.notification import (
+    Delivery,
+    LadderStep,
+    Notification,
+    NotificationSettings,
+    SweepRun,
+)
+from mda.models.region import (
+    HalfYearReport,
+    HalfYearReportVersion,
+    Region,
+    RegionBuildingBlock,
+    RegionStatusChange,
+)
+from mda.models.stats import StatsRelease, StatsReleaseFile, StatsSuppression
 from mda.models.system import WorkerHeartbeat
 from mda.models.trajectory import ChecklistItem, SafetyMeasurement, Trajectory, TrajectoryEvent
 from mda.models.user import ApiToken, LoginAttempt, Organisation, User, user_regions
@@ -17,16 +30,22 @@ __all__ = [
     "ChecklistItem",
     "Deadline",
     "DeadlineRule",
+    "Delivery",
     "HalfYearReport",
+    "HalfYearReportVersion",
+    "LadderStep",
     "LoginAttempt",
     "Notification",
+    "NotificationSettings",
     "Organisation",
     "Region",
     "RegionBuildingBlock",
     "RegionStatusChange",
     "SafetyMeasurement",
-    "StatsCell",
     "StatsRelease",
+    "StatsReleaseFile",
+    "StatsSuppression",
+    "SweepRun",
     "Trajectory",
     "TrajectoryEvent",
     "User",

@@ -1,4 +1,7 @@
-"""Deadlines (the timer table), their configurable rules, and notifications (the outbox)."""
+"""Deadlines (the timer table), their configurable rules and the working-day calendar.
+
+The reminder ladder's rungs, notifications and deliveries are in :mod:`mda.models.notification`.
+"""
 
 from __future__ import annotations
 
@@ -14,20 +17,21 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mda.models.base import Base, UTCDateTime, created_at, enum_column, intpk
 from mda.models.trajectory import Trajectory
-from mda.vocabulary import (
-    DeadlineKind,
-    DeadlineStatus,
-    DueUnit,
-    NotificationKind,
-    NotificationStatus,
-)
+from mda.vocabulary import DeadlineKind, DeadlineStatus, DueUnit
+
+
+def _default_remind_hours(context: Any) -> int:
+    """The "Handle with care" school notice reminds 4 hours before its 24 hours run out."""
+    kind = context.get_current_parameters().get("kind")
+    return (
+        4 if kind in (DeadlineKind.SCHOOL_NOTICE_DUE, DeadlineKind.SCHOOL_NOTICE_DUE.value) else 0
+    )
 
 
 class DeadlineRule(Base):
@@ -41,8 +45,13 @@ class DeadlineRule(Base):
     # Reminder this many working days before due (0: none); escalation this many after.
     remind_before_working_days: Mapped[int] = mapped_column(Integer, default=1)
     escalate_after_working_days: Mapped[int] = mapped_column(Integer, default=3)
-    # Repeat the escalation this often (working days) until met or acknowledged.
+    # Repeat the escalation this often (working days) until met or acknowledged (0: once).
     repeat_every_working_days: Mapped[int] = mapped_column(Integer, default=5)
+    # Rules counted in hours (the 24-hour school notice) remind this many hours before due
+    # instead (0: none); working days would put the reminder before the deadline opened.
+    remind_before_hours: Mapped[int] = mapped_column(
+        Integer, default=_default_remind_hours, server_default="0", nullable=False
+    )
     recurring: Mapped[bool] = mapped_column(Boolean, default=False)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -84,6 +93,8 @@ class Deadline(Base):
     opened_at: Mapped[created_at]
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The ladder's next rung (0 reminder, 1 overdue, 2.. escalations; mda.services.deadlines
+    # ``rung_at``); only the sweep moves it, and only forward.
     stage: Mapped[int] = mapped_column(Integer, default=0)
     escalations: Mapped[int] = mapped_column(Integer, default=0)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -99,29 +110,6 @@ class Deadline(Base):
     trajectory: Mapped[Trajectory] = relationship(back_populates="deadlines")
 
     __mapper_args__ = {"version_id_col": version}
-
-
-class Notification(Base):
-    """The outbox: one row per reminder step, unique per deadline, kind and sequence number."""
-
-    __tablename__ = "notifications"
-    __table_args__ = (UniqueConstraint("deadline_id", "kind", "sequence"),)
-
-    id: Mapped[intpk]
-    deadline_id: Mapped[int] = mapped_column(ForeignKey("deadlines.id"))
-    kind: Mapped[NotificationKind] = mapped_column(enum_column(NotificationKind))
-    sequence: Mapped[int] = mapped_column(Integer, default=1)
-    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[NotificationStatus] = mapped_column(
-        enum_column(NotificationStatus), default=NotificationStatus.PENDING, nullable=False
-    )
-    created_at: Mapped[created_at]
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    message: Mapped[str | None] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-
-    deadline: Mapped[Deadline] = relationship()
 
 
 class CalendarDay(Base):

@@ -90,3 +90,25 @@ class HalfYearReport(Base):
 
     # Set by the services: one increment per accepted change.
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+
+class HalfYearReportVersion(Base):
+    """Every saved version of a half-yearly report, as it was saved: a correction never
+    erases what was reported before. Append-only, enforced by the database."""
+
+    __tablename__ = "half_year_report_versions"
+    __table_args__ = (UniqueConstraint("report_id", "version"),)
+
+    id: Mapped[intpk]
+    report_id: Mapped[int] = mapped_column(ForeignKey("half_year_reports.id"))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    period: Mapped[str] = mapped_column(String(7))
+    version: Mapped[int] = mapped_column(Integer)
+    mda_status: Mapped[MdaStatus] = mapped_column(enum_column(MdaStatus), nullable=False)
+    vision_in_regional_plan: Mapped[bool] = mapped_column(Boolean)
+    professionals_trained: Mapped[bool] = mapped_column(Boolean)
+    working_by_vision: Mapped[bool] = mapped_column(Boolean)
+    vision_in_procurement: Mapped[bool] = mapped_column(Boolean)
+    local_teams_quality_framework_steps: Mapped[bool] = mapped_column(Boolean)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    saved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

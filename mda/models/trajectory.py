@@ -13,12 +13,14 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Enum,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
@@ -27,6 +29,7 @@ from mda.models.user import User
 from mda.vocabulary import (
     ChildrenBucket,
     ClosureReason,
+    DeadlineKind,
     ReferralSource,
     TrajectoryState,
     ViolenceLevel,
@@ -34,6 +37,10 @@ from mda.vocabulary import (
 
 if TYPE_CHECKING:
     from mda.models.deadline import Deadline
+
+#: "Not closed", as the worklist index and its queries write it (a literal, never a
+#: parameter: a partial index is only used when the query's predicate matches it).
+OPEN_PREDICATE = "state <> 'closed'"
 
 
 class Trajectory(Base):
@@ -43,6 +50,17 @@ class Trajectory(Base):
     __table_args__ = (
         UniqueConstraint("pseudonym_hash"),
         Index("ix_trajectories_region_state", "region_code", "state"),
+        # The coordinator's worklist (mda.services.worklist): a region's open trajectories,
+        # earliest due first, paged by (next_due_at, id). The predicate is written as the
+        # worklist writes it, with the literal, so the planner can prove it.
+        Index(
+            "ix_trajectories_worklist",
+            "region_code",
+            "next_due_at",
+            "id",
+            postgresql_where=text(OPEN_PREDICATE),
+            sqlite_where=text(OPEN_PREDICATE),
+        ),
     )
 
     id: Mapped[intpk]
@@ -60,6 +78,23 @@ class Trajectory(Base):
     referral_source: Mapped[ReferralSource] = mapped_column(enum_column(ReferralSource))
     violence_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     children: Mapped[ChildrenBucket] = mapped_column(enum_column(ChildrenBucket, length=2))
+    # The day the referral reached the team (the Dutch date); deadlines that count from the
+    # referral count from it. It may lie before the day it was registered (created_at).
+    referred_on: Mapped[date] = mapped_column(Date, nullable=False)
+    # The earliest open deadline, denormalised for the worklist's order (kept by
+    # mda.services.deadlines on every change to a deadline; None: no open deadline). The
+    # kind is a copy of deadlines.kind, which is checked there: no CHECK of its own.
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_due_kind: Mapped[DeadlineKind | None] = mapped_column(
+        Enum(
+            DeadlineKind,
+            values_callable=lambda members: [m.value for m in members],
+            native_enum=False,
+            create_constraint=False,
+            length=32,
+            validate_strings=True,
+        )
+    )
     closure_reason: Mapped[ClosureReason | None] = mapped_column(enum_column(ClosureReason))
     referred_back_to: Mapped[str | None] = mapped_column(String(120))
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from flask_login import UserMixin
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
@@ -38,7 +37,7 @@ class Organisation(Base):
     users: Mapped[list[User]] = relationship(back_populates="organisation")
 
 
-class User(UserMixin, Base):
+class User(Base):
     """A person who signs in. Never a household member: households are pseudonymous."""
 
     __tablename__ = "users"
@@ -69,12 +68,29 @@ class User(UserMixin, Base):
         back_populates="coordinator"
     )
 
+    # What Flask-Login asks of a user object, written out here so that the models import
+    # nothing from Flask (the web layer's user loader returns these rows as they are).
+    __hash__ = Base.__hash__
+
     @property
-    def is_active(self) -> bool:  # Flask-Login
+    def is_active(self) -> bool:
         return bool(self.active)
 
-    def get_id(self) -> str:  # Flask-Login: the session token makes old sessions invalid
+    @property
+    def is_authenticated(self) -> bool:
+        return self.is_active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:  # the session token makes old sessions invalid
         return f"{self.id}:{self.session_token}"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, User):
+            return self.get_id() == other.get_id()
+        return NotImplemented
 
     @property
     def region_codes(self) -> frozenset[str]:

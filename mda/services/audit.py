@@ -8,8 +8,9 @@ from typing import Any, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
-from mda.models import AccessLogEntry, utcnow
+from mda.models import AccessLogEntry
 from mda.services.context import Actor
+from mda.services.settings import settings_of
 from mda.vocabulary import AccessAction
 
 
@@ -63,7 +64,7 @@ def log_accesses(session: Session, entries: Sequence[AccessLogEntry]) -> None:
     """
     if not entries:
         return
-    at = utcnow()
+    at = settings_of(session).now()
     session.execute(
         insert(_TABLE),  # Core: every row the same columns, one statement
         [{"at": at, **{key: getattr(e, key) for key in _COLUMNS}} for e in entries],

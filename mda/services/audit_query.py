@@ -21,6 +21,7 @@ from mda.services.audit import log_access
 from mda.services.authz import require_role
 from mda.services.context import Actor
 from mda.services.errors import ValidationError
+from mda.services.messages import Text, fields_listed, msg
 from mda.services.text import text_problem
 from mda.services.uow import unit_of_work
 from mda.vocabulary import AccessAction, Role
@@ -63,7 +64,7 @@ class AccessLogFilter:
         date_to: str | None = None,
     ) -> AccessLogFilter:
         """From strings (a query string): every bad value is named in one error."""
-        errors: dict[str, str] = {}
+        errors: dict[str, Text] = {}
         traj = None
         if trajectory_id and trajectory_id.strip():
             raw_id = trajectory_id.strip()
@@ -71,7 +72,7 @@ class AccessLogFilter:
             if raw_id.isascii() and raw_id.isdigit() and int(raw_id) <= 2**31 - 1:
                 traj = int(raw_id)
             else:
-                errors["trajectory_id"] = "a whole number"
+                errors["trajectory_id"] = msg("a whole number")
         if username and (problem := text_problem(username)):
             errors["username"] = problem
         act = None
@@ -79,7 +80,9 @@ class AccessLogFilter:
             try:
                 act = AccessAction(action)
             except ValueError:
-                errors["action"] = "one of " + ", ".join(a.value for a in AccessAction)
+                errors["action"] = msg(
+                    "one of %(known)s", known=", ".join(a.value for a in AccessAction)
+                )
         days: dict[str, date | None] = {}
         for name, raw in (("date_from", date_from), ("date_to", date_to)):
             days[name] = None
@@ -87,12 +90,14 @@ class AccessLogFilter:
                 try:
                     days[name] = date.fromisoformat(raw.strip())
                 except ValueError:
-                    errors[name] = "a date as YYYY-MM-DD"
+                    errors[name] = msg("a date as YYYY-MM-DD")
         if days["date_from"] and days["date_to"] and days["date_from"] > days["date_to"]:
-            errors["date_to"] = "on or after the start date"
+            errors["date_to"] = msg("on or after the start date")
         if errors:
-            listed = "; ".join(f"{k}: {v}" for k, v in errors.items())
-            raise ValidationError(f"The filter is not valid: {listed}.", errors)
+            raise ValidationError(
+                msg("The filter is not valid: %(listed)s.", listed=fields_listed(errors)),
+                dict(errors),
+            )
         return cls(
             username=(username or "").strip().lower() or None,
             trajectory_id=traj,
@@ -160,7 +165,11 @@ def export_access_log(session: Session, actor: Actor, filters: AccessLogFilter) 
         total = session.scalar(filters.apply(select(func.count(AccessLogEntry.id)))) or 0
         if total > EXPORT_LIMIT:
             raise ValidationError(
-                f"{total} entries match; narrow the filter to at most {EXPORT_LIMIT} to export.",
+                msg(
+                    "%(total)d entries match; narrow the filter to at most %(limit)d to export.",
+                    total=total,
+                    limit=EXPORT_LIMIT,
+                ),
                 {"filter": "too wide"},
             )
         rows = session.scalars(

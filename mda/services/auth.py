@@ -9,10 +9,8 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flask import current_app, has_app_context
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -20,18 +18,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 from mda.models import LoginAttempt, User, utcnow
 from mda.services import tokens, totp
 from mda.services.errors import DomainError
+from mda.services.messages import msg_plural
 from mda.services.passwords import hash_password, needs_rehash, verify_password
+from mda.services.settings import ThrottleLimits, settings_of
 from mda.services.text import sanitise
 from mda.services.uow import unit_of_work
 
 # Verified against when the username is unknown, so both cases take the same time.
 _DUMMY_HASH = hash_password("no such user, constant-time dummy")
-
-_DEFAULT_LIMITS = {
-    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
-    "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
-    "LOGIN_THROTTLE_WINDOW_MINUTES": 15,
-}
 
 
 class ThrottledError(DomainError):
@@ -40,36 +34,33 @@ class ThrottledError(DomainError):
     status = 429
     title = "Too many attempts"
 
-    def __init__(self, retry_at: datetime, scope: str) -> None:
+    def __init__(self, retry_at: datetime, scope: str, now: datetime | None = None) -> None:
         self.retry_at = retry_at
         self.scope = scope  # "account" or "address"
-        self.retry_after = max(1, math.ceil((retry_at - utcnow()).total_seconds()))
+        moment = utcnow() if now is None else now
+        self.retry_after = max(1, math.ceil((retry_at - moment).total_seconds()))
         minutes = max(1, math.ceil(self.retry_after / 60))
-        super().__init__(
-            f"Too many failed sign-in attempts for this {scope}. Try again in {minutes} minute(s).",
-            {"retry_after": self.retry_after, "scope": scope},
-        )
+        if scope == "account":
+            message = msg_plural(
+                "Too many failed sign-in attempts for this account. "
+                "Try again in %(num)d minute(s).",
+                "Too many failed sign-in attempts for this account. "
+                "Try again in %(num)d minute(s).",
+                minutes,
+            )
+        else:
+            message = msg_plural(
+                "Too many failed sign-in attempts for this address. "
+                "Try again in %(num)d minute(s).",
+                "Too many failed sign-in attempts for this address. "
+                "Try again in %(num)d minute(s).",
+                minutes,
+            )
+        super().__init__(message, {"retry_after": self.retry_after, "scope": scope})
 
     @property
     def minutes(self) -> int:
         return max(1, math.ceil(self.retry_after / 60))
-
-
-@dataclass(frozen=True)
-class ThrottleLimits:
-    per_account: int
-    per_address: int
-    window: timedelta
-
-    @classmethod
-    def current(cls) -> ThrottleLimits:
-        """The app's settings when there is an app (web, API, worker), else the defaults."""
-        cfg = current_app.config if has_app_context() else _DEFAULT_LIMITS
-        return cls(
-            per_account=int(cfg.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)),
-            per_address=int(cfg.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)),
-            window=timedelta(minutes=int(cfg.get("LOGIN_THROTTLE_WINDOW_MINUTES", 15))),
-        )
 
 
 def _normalise(username: str) -> str:
@@ -106,8 +97,9 @@ def check_throttle(
     cannot be used to reset the counter while guessing at others. :func:`authenticate` and
     :func:`verify_second_factor` call it inside the transaction that records the attempt.
     """
-    limits = limits or ThrottleLimits.current()
-    now = utcnow()
+    settings = settings_of(session)
+    limits = limits or settings.throttle
+    now = settings.now()
     since = now - limits.window
     name = _normalise(username)
     last_ok = session.scalar(
@@ -132,7 +124,7 @@ def check_throttle(
         )
         if len(failures) >= limit:
             # Free again once the oldest of the last ``limit`` failures leaves the window.
-            raise ThrottledError(failures[-1] + limits.window, scope)
+            raise ThrottledError(failures[-1] + limits.window, scope, now)
 
 
 def authenticate(session: Session, username: str, password: str, remote_addr: str) -> User | None:
@@ -144,6 +136,7 @@ def authenticate(session: Session, username: str, password: str, remote_addr: st
     :func:`verify_second_factor`.
     """
     name = _normalise(username)
+    now = settings_of(session).now()
     with unit_of_work(session):
         # Checked in the transaction that records the attempt, one attempt at a time per
         # account and address: two at once cannot both use the last attempt left.
@@ -156,14 +149,16 @@ def authenticate(session: Session, username: str, password: str, remote_addr: st
         # would reset the per-account counter before the code is checked.
         second_factor_pending = ok and user is not None and user.totp_enabled
         if not second_factor_pending:
-            session.add(LoginAttempt(username=name, remote_addr=remote_addr[:64], succeeded=ok))
+            session.add(
+                LoginAttempt(username=name, remote_addr=remote_addr[:64], succeeded=ok, at=now)
+            )
         if not ok:
             return None
         assert user is not None
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         if not second_factor_pending:
-            user.last_login_at = utcnow()
+            user.last_login_at = now
         return user
 
 
@@ -175,6 +170,7 @@ def verify_second_factor(session: Session, user: User, code: str, remote_addr: s
     Acceptance is one conditional UPDATE of ``totp_last_counter``: of two requests sending the
     same code at the same moment, only the one whose UPDATE changes the row gets in.
     """
+    now = settings_of(session).now()
     with unit_of_work(session):
         _serialise_attempts(session, user.username, remote_addr)
         check_throttle(session, user.username, remote_addr)
@@ -183,10 +179,10 @@ def verify_second_factor(session: Session, user: User, code: str, remote_addr: s
             counter = totp.matching_counter(user.totp_secret, code)
         ok = counter is not None and _accept_counter(session, user, counter)
         session.add(
-            LoginAttempt(username=user.username, remote_addr=remote_addr[:64], succeeded=ok)
+            LoginAttempt(username=user.username, remote_addr=remote_addr[:64], succeeded=ok, at=now)
         )
         if ok:
-            user.last_login_at = utcnow()
+            user.last_login_at = now
         return ok
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from mda.services.audit import access_entry
 from mda.services.context import Actor
 from mda.services.errors import Forbidden
+from mda.services.messages import msg, term
 from mda.vocabulary import AccessAction, Role
 
 
@@ -17,8 +18,13 @@ def require_role(actor: Actor, *roles: Role) -> None:
     if actor.is_system:
         return
     if actor.role not in roles:
-        allowed = ", ".join(r.value for r in roles)
-        raise Forbidden(f"This needs the role {allowed}; you are signed in as {actor.role}.")
+        raise Forbidden(
+            msg(
+                "This needs the role %(allowed)s; you are signed in as %(role)s.",
+                allowed=term("role", *roles),
+                role=term("role", actor.role) if actor.role is not None else str(actor.role),
+            )
+        )
 
 
 def require_region(actor: Actor, region_code: str) -> None:
@@ -26,7 +32,7 @@ def require_region(actor: Actor, region_code: str) -> None:
     if actor.is_system:
         return
     if region_code not in actor.region_codes:
-        raise Forbidden(f"Region {region_code} is not one of your regions.")
+        raise Forbidden(msg("Region %(code)s is not one of your regions.", code=region_code))
 
 
 def require_trajectory_access(
@@ -37,7 +43,7 @@ def require_trajectory_access(
         return
     if actor.role is Role.COORDINATOR and region_code in actor.region_codes:
         return
-    exc = Forbidden("You have no access to this trajectory.")
+    exc = Forbidden(msg("You have no access to this trajectory."))
     exc.audit = access_entry(
         actor,
         AccessAction.DENIED,

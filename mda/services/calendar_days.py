@@ -15,13 +15,16 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mda.models import CalendarDay, utcnow
+from mda.models import CalendarDay
 from mda.services import workdays
 from mda.services.audit import log_access
 from mda.services.authz import require_role
+from mda.services.clock import today_nl
 from mda.services.context import Actor
 from mda.services.errors import NotFound, ValidationError
 from mda.services.identifiers import check_free_text
+from mda.services.messages import Text, fields_listed, msg
+from mda.services.settings import settings_of
 from mda.services.uow import after_commit, unit_of_work
 from mda.vocabulary import AccessAction, Role
 
@@ -37,30 +40,33 @@ def list_calendar_days(session: Session, actor: Actor) -> list[CalendarDay]:
 
 def add_calendar_day(session: Session, actor: Actor, day: date | None, name: str) -> CalendarDay:
     """Make ``day`` equal to a holiday (by decree), under ``name``."""
+    now = settings_of(session).now()
     with unit_of_work(session):
         require_role(actor, Role.ADMIN)
         name = " ".join((name or "").split())
         check_free_text({"name": name})
-        errors: dict[str, str] = {}
+        errors: dict[str, Text] = {}
         if not isinstance(day, date):
-            errors["day"] = "a date like 2029-05-11"
+            errors["day"] = msg("a date like 2029-05-11")
         else:
-            this_year = utcnow().year
+            this_year = today_nl(now).year
             if not 2000 <= day.year <= this_year + YEARS_AHEAD:
-                errors["day"] = f"a date from 2000 to {this_year + YEARS_AHEAD}"
+                errors["day"] = msg("a date from 2000 to %(last)d", last=this_year + YEARS_AHEAD)
             elif day.weekday() >= 5:
-                errors["day"] = "a weekday: a Saturday or Sunday is no working day already"
+                errors["day"] = msg("a weekday: a Saturday or Sunday is no working day already")
             elif workdays.statutory_holidays(day.year).get(day):
-                errors["day"] = "not a holiday of the Algemene termijnenwet already"
+                errors["day"] = msg("not a holiday of the Algemene termijnenwet already")
             elif session.get(CalendarDay, day) is not None:
-                errors["day"] = "not in the calendar already"
+                errors["day"] = msg("not in the calendar already")
         if not 2 <= len(name) <= MAX_NAME:
-            errors["name"] = f"2-{MAX_NAME} characters"
+            errors["name"] = msg("%(low)d-%(high)d characters", low=2, high=MAX_NAME)
         if errors:
-            listed = "; ".join(f"{k}: {v}" for k, v in errors.items())
-            raise ValidationError(f"The day cannot be added: give {listed}.", errors)
+            raise ValidationError(
+                msg("The day cannot be added: give %(listed)s.", listed=fields_listed(errors)),
+                dict(errors),
+            )
         assert isinstance(day, date)
-        row = CalendarDay(day=day, name=name, created_at=utcnow())
+        row = CalendarDay(day=day, name=name, created_at=now)
         session.add(row)
         session.flush()
         log_access(
@@ -81,7 +87,7 @@ def remove_calendar_day(session: Session, actor: Actor, day: date) -> None:
         require_role(actor, Role.ADMIN)
         row = session.get(CalendarDay, day)
         if row is None:
-            raise NotFound(f"{day.isoformat()} is not in the calendar.")
+            raise NotFound(msg("%(day)s is not in the calendar.", day=day.isoformat()))
         name = row.name
         session.delete(row)
         session.flush()

@@ -19,9 +19,10 @@ from mda.services import workdays
 from mda.services.context import Actor
 from mda.services.errors import NotFound, ValidationError
 from mda.services.identifiers import check_free_text
+from mda.services.messages import Text, msg, term
 from mda.services.uow import unit_of_work
 from mda.services.workdays import add_working_days_at, compute_due
-from mda.vocabulary import DeadlineKind, DeadlineStatus, DueUnit
+from mda.vocabulary import DeadlineKind, DeadlineStatus, DueUnit, NotificationKind
 from mda.workflows.trajectory import DeadlineChanges
 
 
@@ -30,13 +31,112 @@ def rule_for(session: Session, kind: DeadlineKind) -> DeadlineRule | None:
     return session.get(DeadlineRule, kind)
 
 
-def next_action(rule: DeadlineRule, due_at: datetime, now: datetime) -> datetime:
-    """The reminder moment before ``due_at``, or ``due_at`` when that moment has passed."""
+# --- the reminder ladder ------------------------------------------------------------------
+#
+# Rung 0 is the reminder before due (none when the rule has none), rung 1 the overdue notice at
+# the due moment, rungs 2, 3, ... the escalations: the first ``escalate_after_working_days``
+# after due, then one every ``repeat_every_working_days`` (0: no repeat) until the deadline is
+# met, cancelled or acknowledged. ``Deadline.stage`` is the next rung the sweep has not passed;
+# ``next_action_at`` is that rung's moment.
+
+REMINDER, OVERDUE, FIRST_ESCALATION = 0, 1, 2
+
+
+def rung_kind(rung: int) -> NotificationKind:
+    """What a rung tells: a reminder, an overdue notice or an escalation."""
+    if rung == REMINDER:
+        return NotificationKind.REMINDER
+    if rung == OVERDUE:
+        return NotificationKind.OVERDUE
+    return NotificationKind.ESCALATION
+
+
+def reminder_at(rule: DeadlineRule, due_at: datetime) -> datetime | None:
+    """The reminder moment: hours before due for rules counted in hours, else working days."""
+    if rule.unit is DueUnit.HOURS:
+        hours = rule.remind_before_hours or 0
+        return due_at - timedelta(hours=hours) if hours > 0 else None
     if rule.remind_before_working_days > 0:
-        remind = add_working_days_at(due_at, -rule.remind_before_working_days)
-        if remind > now:
-            return remind
-    return due_at
+        return add_working_days_at(due_at, -rule.remind_before_working_days)
+    return None
+
+
+def rung_at(rule: DeadlineRule, due_at: datetime, rung: int) -> datetime | None:
+    """The moment of ``rung`` for a deadline due at ``due_at``; None when there is no such rung."""
+    if rung == REMINDER:
+        return reminder_at(rule, due_at)
+    if rung == OVERDUE:
+        return due_at
+    repeats = rung - FIRST_ESCALATION
+    if repeats > 0 and rule.repeat_every_working_days <= 0:
+        return None
+    return add_working_days_at(
+        due_at, rule.escalate_after_working_days + repeats * rule.repeat_every_working_days
+    )
+
+
+def next_rung(rule: DeadlineRule, due_at: datetime, stage: int) -> tuple[int, datetime] | None:
+    """The first rung from ``stage`` on that exists, with its moment (None: the ladder ended)."""
+    rung = stage
+    while True:
+        moment = rung_at(rule, due_at, rung)
+        if moment is not None:
+            return rung, moment
+        if rung != REMINDER:
+            return None
+        rung += 1
+
+
+def next_action(
+    rule: DeadlineRule, due_at: datetime, now: datetime, stage: int = 0
+) -> datetime | None:
+    """When the sweep must look at a deadline next: its next rung's moment.
+
+    At stage 0 a reminder whose moment has already passed (a deadline opened inside its
+    reminder window) is not planned: the overdue notice comes first.
+    """
+    found = next_rung(rule, due_at, stage)
+    if found is None:
+        return None
+    rung, moment = found
+    if rung == REMINDER and moment <= now:
+        found = next_rung(rule, due_at, OVERDUE)
+        return None if found is None else found[1]
+    return moment
+
+
+def earliest_open(deadlines: Iterable[Deadline]) -> tuple[datetime | None, DeadlineKind | None]:
+    """The earliest open deadline's due moment and kind (by due moment, then kind)."""
+    found = min(
+        ((d.due_at, d.kind.value) for d in deadlines if d.status is DeadlineStatus.OPEN),
+        default=None,
+    )
+    return (None, None) if found is None else (found[0], DeadlineKind(found[1]))
+
+
+def track_next_due(
+    trajectory: Trajectory, rows: Iterable[Deadline], *, complete: bool = True
+) -> None:
+    """Keep the trajectory's earliest open deadline (``next_due_at``, ``next_due_kind``).
+
+    The worklist orders by it (see mda.services.worklist). With ``complete``, ``rows`` are
+    all the trajectory's deadlines that may be open (the others are skipped) and the
+    earliest is found afresh; otherwise ``rows`` were just opened and can only bring it
+    forward. Works in memory, no query; the row changes only when the value does.
+    """
+    due, kind = earliest_open(rows)
+    current_due, current_kind = trajectory.next_due_at, trajectory.next_due_kind
+    if (
+        not complete
+        and current_due is not None
+        and current_kind is not None
+        and (due is None or kind is None or (current_due, current_kind.value) <= (due, kind.value))
+    ):
+        due, kind = current_due, current_kind
+    if current_due != due:
+        trajectory.next_due_at = due
+    if current_kind != kind:
+        trajectory.next_due_kind = kind
 
 
 def open_deadlines(session: Session, trajectory: Trajectory) -> list[Deadline]:
@@ -93,6 +193,7 @@ def open_deadline(
         next_action_at=None if trajectory.suspended_at else next_action(rule, due, start),
     )
     session.add(deadline)
+    track_next_due(trajectory, [deadline], complete=False)
     return deadline
 
 
@@ -105,18 +206,26 @@ def close_deadlines(
     actor_id: int | None,
     rows: list[Deadline] | None = None,
 ) -> list[Deadline]:
-    """Mark the open deadlines of ``kinds`` as met or cancelled."""
+    """Mark the open deadlines of ``kinds`` as met or cancelled.
+
+    ``rows``, when given, are all the trajectory's open deadlines (read once by the caller):
+    the trajectory's earliest open deadline is found again from them.
+    """
     kinds = set(kinds)
     if not kinds:
         return []
     closed = []
-    for deadline in open_deadlines(session, trajectory) if rows is None else rows:
+    if rows is None:
+        rows = open_deadlines(session, trajectory)
+    for deadline in rows:
         if deadline.kind in kinds and deadline.status is DeadlineStatus.OPEN:
             deadline.status = status
             deadline.closed_at = now
             deadline.closed_by_id = actor_id
             deadline.next_action_at = None
             closed.append(deadline)
+    if closed:
+        track_next_due(trajectory, rows)
     return closed
 
 
@@ -177,7 +286,8 @@ def shift(session: Session, trajectory: Trajectory, delta: timedelta, now: datet
     workdays.refresh(session)
     began = now - delta
     covered = workdays.working_days_between(workdays.local_date(began), workdays.local_date(now))
-    for deadline in open_deadlines(session, trajectory):
+    rows = open_deadlines(session, trajectory)
+    for deadline in rows:
         rule = rule_for(session, deadline.kind)
         computation = dict(deadline.computation or {})
         unit = computation.get("unit") or (rule.unit.value if rule is not None else None)
@@ -210,9 +320,13 @@ def shift(session: Session, trajectory: Trajectory, delta: timedelta, now: datet
         computation["suspensions"] = [*computation.get("suspensions", []), move]
         computation["due"] = deadline.due_at.isoformat()
         deadline.computation = computation
+        # The ladder goes on from the rung it reached: nothing already sent is sent again.
         deadline.next_action_at = (
-            next_action(rule, deadline.due_at, now) if rule is not None else deadline.due_at
+            next_action(rule, deadline.due_at, now, deadline.stage or 0)
+            if rule is not None
+            else deadline.due_at
         )
+    track_next_due(trajectory, rows)
 
 
 def move_region(session: Session, trajectory: Trajectory, region_code: str) -> None:
@@ -294,31 +408,51 @@ def _close_by_hand(
         if deadline is None or (
             trajectory_id is not None and deadline.trajectory_id != trajectory_id
         ):
-            raise NotFound(f"There is no deadline {deadline_id} on this trajectory.")
+            raise NotFound(msg("There is no deadline %(id)s on this trajectory.", id=deadline_id))
+        meeting = status is DeadlineStatus.MET
+        what = "meet deadline" if meeting else "acknowledge deadline"
         with trajectory_change(
             session,
             actor,
             deadline.trajectory_id,
             expected_version=expected_version,
             now=now,
+            what=what,
         ) as change:
             trajectory = change.trajectory
             note = (note or "").strip() or None
-            problems = []
-            what = "meet deadline" if status is DeadlineStatus.MET else "acknowledge deadline"
+            problems: list[Text] = []
             if deadline.status is not DeadlineStatus.OPEN:
-                problems.append(f"the deadline is {deadline.status.value}, not open")
-            elif status is DeadlineStatus.MET and deadline.kind not in MET_BY_HAND:
-                problems.append(f"{deadline.kind.value} is met by the workflow itself, not by hand")
+                problems.append(
+                    msg(
+                        "the deadline is %(status)s, not open",
+                        status=term("deadline_status", deadline.status.value),
+                    )
+                )
+            elif meeting and deadline.kind not in MET_BY_HAND:
+                problems.append(
+                    msg(
+                        "%(kind)s is met by the workflow itself, not by hand",
+                        kind=term("deadline_kind", deadline.kind.value),
+                    )
+                )
             elif status is DeadlineStatus.ACKNOWLEDGED and deadline.due_at > change.now:
-                problems.append("the deadline is not due yet: meet it, or wait until it is due")
+                problems.append(
+                    msg("the deadline is not due yet: meet it, or wait until it is due")
+                )
             if status is DeadlineStatus.ACKNOWLEDGED and note is None:
-                problems.append("a note is needed to acknowledge a deadline")
+                problems.append(msg("a note is needed to acknowledge a deadline"))
             if problems:
-                raise change.refuse(what, problems)
+                action = (
+                    msg("Marking the deadline met")
+                    if meeting
+                    else msg("Acknowledging the deadline")
+                )
+                raise change.refuse(what, problems, action)
             if note is not None and len(note) > MAX_NOTE:
                 raise ValidationError(
-                    f"A note is at most {MAX_NOTE} characters.", {"note": "too long"}
+                    msg("A note is at most %(most)s characters.", most=MAX_NOTE),
+                    {"note": "too long"},
                 )
             check_free_text({"note": note})
             rows = open_deadlines(session, trajectory)

@@ -36,13 +36,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 
 from mda.services.errors import IdentifierFound
+from mda.services.messages import Text, joined, msg, term
 from mda.services.text import require_clean_text
 
-BSN = "a BSN (citizen service number)"
-EMAIL = "an e-mail address"
-PHONE = "a phone number"
-POSTCODE = "a postcode with house number"
-BIRTH_DATE = "a date of birth"
+# What was found, in words (the message never quotes the value itself).
+BSN = msg("a BSN (citizen service number)")
+EMAIL = msg("an e-mail address")
+PHONE = msg("a phone number")
+POSTCODE = msg("a postcode with house number")
+BIRTH_DATE = msg("a date of birth")
 
 # --- normalising ------------------------------------------------------------------------
 
@@ -411,7 +413,7 @@ def _looks_like_birth_date(text: str, today: date) -> bool:
 # --- the guard ----------------------------------------------------------------------------
 
 
-def find_identifiers(text: str | None, today: date | None = None) -> list[str]:
+def find_identifiers(text: str | None, today: date | None = None) -> list[Text]:
     """What in ``text`` looks like a direct identifier, as readable names (may be empty)."""
     if not text:
         return []
@@ -442,9 +444,19 @@ def check_free_text(fields: Mapping[str, str | None] | Iterable[tuple[str, str |
         if found:
             problems[name] = found
     if problems:
-        parts = [f"{name} seems to contain {' and '.join(what)}" for name, what in problems.items()]
+        parts = [
+            msg(
+                "%(field)s seems to contain %(found)s",
+                field=term("field", name),
+                found=joined(" and ", what),
+            )
+            for name, what in problems.items()
+        ]
         raise IdentifierFound(
-            "; ".join(parts) + ". Leave direct identifiers out: the household is known only "
-            "by its pseudonym.",
+            msg(
+                "%(found)s. Leave direct identifiers out: the household is known only "
+                "by its pseudonym.",
+                found=joined("; ", parts),
+            ),
             {name: what for name, what in problems.items()},
         )

@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from mda.services.errors import ValidationError
+from mda.services.messages import msg
 
 _hasher = PasswordHasher()
 MIN_LENGTH = 12
@@ -32,12 +33,13 @@ def check_password_rules(password: str, username: str = "") -> None:
     """Length over complexity rules (NCSC and NIST guidance); not the username itself."""
     if len(password) < MIN_LENGTH:
         raise ValidationError(
-            f"The password must be at least {MIN_LENGTH} characters long.",
-            {"password": f"at least {MIN_LENGTH} characters"},
+            msg("The password must be at least %(minimum)d characters long.", minimum=MIN_LENGTH),
+            {"password": msg("at least %(minimum)d characters", minimum=MIN_LENGTH)},
         )
     if username and username.lower() in password.lower():
         raise ValidationError(
-            "The password must not contain the username.", {"password": "contains the username"}
+            msg("The password must not contain the username."),
+            {"password": "contains the username"},
         )
 
 

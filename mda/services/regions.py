@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from mda.models import HalfYearReport, Region, RegionStatusChange, utcnow
+from mda.models import HalfYearReport, HalfYearReportVersion, Region, RegionStatusChange
 from mda.services.authz import require_region, require_role
 from mda.services.clock import NL, half_year_nl
 from mda.services.context import Actor
@@ -26,7 +26,10 @@ from mda.services.errors import (
     parse_enum,
 )
 from mda.services.identifiers import check_free_text
+from mda.services.messages import msg, term
+from mda.services.settings import settings_of
 from mda.services.uow import unit_of_work
+from mda.services.versions import require_version
 from mda.vocabulary import REPORT_INDICATORS, BlockStatus, MdaStatus, Role
 from mda.workflows import region as workflow
 
@@ -41,7 +44,8 @@ def parse_period(period: str) -> tuple[int, int]:
     match = PERIOD_RE.fullmatch(period) if isinstance(period, str) else None
     if not match:
         raise ValidationError(
-            f"A period looks like 2020-H2, not {period!r}.", {"period": "like 2020-H2"}
+            msg("A period looks like 2020-H2, not %(period)r.", period=period),
+            {"period": "like 2020-H2"},
         )
     return int(match.group(1)), int(match.group(2))
 
@@ -64,10 +68,16 @@ def check_period(period: str, now: datetime | None = None) -> tuple[int, int]:
     year, half = parse_period(period)
     first, last = parse_period(FIRST_PERIOD), half_year_nl(now)
     if not first <= (year, half) <= last:
-        allowed = f"a half year from {FIRST_PERIOD} to {format_period(*last)}"
+        allowed = msg(
+            "a half year from %(first)s to %(last)s", first=FIRST_PERIOD, last=format_period(*last)
+        )
         raise ValidationError(
-            f"period {period} lies outside the programme: give {allowed} (from the GHNT "
-            "programme's start up to the current half year).",
+            msg(
+                "period %(period)s lies outside the programme: give %(allowed)s (from the GHNT "
+                "programme's start up to the current half year).",
+                period=period,
+                allowed=allowed,
+            ),
             {"period": allowed},
         )
     return year, half
@@ -79,7 +89,9 @@ def previous_period(period: str) -> str:
     if half == 2:
         return format_period(year, 1)
     if year == 0:
-        raise ValidationError("There is no half year before 0000-H1.", {"period": "no earlier"})
+        raise ValidationError(
+            msg("There is no half year before 0000-H1."), {"period": "no earlier"}
+        )
     return format_period(year - 1, 2)
 
 
@@ -91,7 +103,7 @@ def _region(session: Session, code: str) -> Region:
         populate_existing=True,
     )
     if region is None:
-        raise NotFound(f"There is no region {code!r}.")
+        raise NotFound(msg("There is no region %(code)r.", code=code))
     return region
 
 
@@ -149,12 +161,7 @@ def update_implementation(
     with unit_of_work(session):
         region = _region(session, code)
         _may_maintain(actor, region)
-        if expected_version is not None and expected_version != region.version:
-            raise Conflict(
-                f"Region {region.code} is at version {region.version}, not {expected_version}: "
-                "someone changed it in the meantime; reload and try again.",
-                {"version": region.version, "expected_version": expected_version},
-            )
+        require_version(msg("Region %(code)s", code=region.code), region.version, expected_version)
         reason = (reason or "").strip() or None
         check_free_text({"reason": reason})
         new_blocks: dict[int, BlockStatus] = {}
@@ -165,7 +172,7 @@ def update_implementation(
                 number = -1
             if number not in workflow.BLOCKS:
                 raise ValidationError(
-                    f"Building block {block!r} does not exist; blocks are 1 to 5.",
+                    msg("Building block %(block)r does not exist; blocks are 1 to 5.", block=block),
                     {"blocks": "1 to 5"},
                 )
             new_blocks[number] = parse_enum(BlockStatus, value, f"block {number}")
@@ -177,8 +184,11 @@ def update_implementation(
         try:
             source, dest = workflow.change_status(facts, target, reason=reason)
         except workflow.Refused as refused:
-            raise TransitionRefused(refused.trigger, refused.unmet) from None
-        now = utcnow()
+            action = msg(
+                "Changing the MDA++ status to %(status)s", status=term("mda_status", target)
+            )
+            raise TransitionRefused(refused.trigger, refused.unmet, action) from None
+        now = settings_of(session).now()
         changes = []
         for row in region.building_blocks:
             if row.block in new_blocks and new_blocks[row.block] is not row.status:
@@ -237,6 +247,54 @@ def status_at(session: Session, region_code: str, moment: datetime) -> MdaStatus
     return MdaStatus(value) if value is not None else MdaStatus.NONE
 
 
+def statuses_at(session: Session, moment: datetime) -> dict[str, MdaStatus]:
+    """Every region's MDA++ status at ``moment`` from the status history, in one query
+    (regions without a change before ``moment`` are ``none``)."""
+    rows = session.execute(
+        select(RegionStatusChange.region_code, RegionStatusChange.to_value)
+        .where(RegionStatusChange.what == "status", RegionStatusChange.at < moment)
+        .order_by(RegionStatusChange.at, RegionStatusChange.id)
+    )
+    statuses = {code: MdaStatus.NONE for code in session.scalars(select(Region.code))}
+    for code, value in rows:
+        statuses[code] = MdaStatus(value)  # later changes overwrite earlier ones
+    return statuses
+
+
+def region_history(session: Session, actor: Actor, code: str) -> list[RegionStatusChange]:
+    """The region's status and building-block changes, newest first (who, when, from, to,
+    reason): for its managers, admins and the programme team."""
+    region = _region(session, code)
+    _may_read(actor, region)
+    return list(
+        session.scalars(
+            select(RegionStatusChange)
+            .where(RegionStatusChange.region_code == region.code)
+            .order_by(RegionStatusChange.at.desc(), RegionStatusChange.id.desc())
+        )
+    )
+
+
+def report_history(
+    session: Session, actor: Actor, code: str, period: str
+) -> list[HalfYearReportVersion]:
+    """Every saved version of the region's report for ``period``, oldest first: the report as
+    first submitted and each correction after it."""
+    region = _region(session, code)
+    _may_read(actor, region)
+    parse_period(period)
+    return list(
+        session.scalars(
+            select(HalfYearReportVersion)
+            .where(
+                HalfYearReportVersion.region_code == region.code,
+                HalfYearReportVersion.period == period,
+            )
+            .order_by(HalfYearReportVersion.version)
+        )
+    )
+
+
 def get_report(session: Session, actor: Actor, code: str, period: str) -> HalfYearReport:
     """The region's report for ``period`` (its version is the ETag); 404 when not written."""
     region = _region(session, code)
@@ -248,7 +306,13 @@ def get_report(session: Session, actor: Actor, code: str, period: str) -> HalfYe
         .execution_options(populate_existing=True)
     )
     if report is None:
-        raise NotFound(f"Region {region.code} has no report for {period} yet.")
+        raise NotFound(
+            msg(
+                "Region %(code)s has no report for %(period)s yet.",
+                code=region.code,
+                period=period,
+            )
+        )
     return report
 
 
@@ -278,26 +342,42 @@ def upsert_report(
     with unit_of_work(session):
         region = _region(session, code)
         _may_maintain(actor, region)
-        now = now or utcnow()
+        now = now or settings_of(session).now()
         check_period(period, now)
         unknown = sorted(set(indicators) - set(REPORT_INDICATORS))
         if unknown:
             raise ValidationError(
-                f"Unknown indicator(s) {', '.join(unknown)}; use {', '.join(REPORT_INDICATORS)}.",
+                msg(
+                    "Unknown indicator(s) %(unknown)s; use %(known)s.",
+                    unknown=", ".join(unknown),
+                    known=", ".join(REPORT_INDICATORS),
+                ),
                 {"indicators": unknown},
             )
         for name, value in indicators.items():
             if not isinstance(value, bool):
-                raise ValidationError(f"{name} must be true or false.", {name: "yes or no"})
+                raise ValidationError(
+                    msg("%(name)s must be true or false.", name=name), {name: "yes or no"}
+                )
         status = status_at(session, region.code, min(period_end(period), now))
         claimed = parse_enum(MdaStatus, mda_status, "mda_status") if mda_status else None
         if claimed is not None and claimed is not status:
             raise ValidationError(
-                f"mda_status {claimed.value} is not region {region.code}'s status at the end "
-                f"of {period}: its status history says {status.value}. The report takes the "
-                "status from the history; leave mda_status out (change the status itself "
-                "through the implementation first).",
-                {"mda_status": f"{status.value} (from the status history)"},
+                msg(
+                    "mda_status %(claimed)s is not region %(code)s's status at the end of "
+                    "%(period)s: its status history says %(status)s. The report takes the "
+                    "status from the history; leave mda_status out (change the status itself "
+                    "through the implementation first).",
+                    claimed=term("mda_status", claimed),
+                    code=region.code,
+                    period=period,
+                    status=term("mda_status", status),
+                ),
+                {
+                    "mda_status": msg(
+                        "%(status)s (from the status history)", status=term("mda_status", status)
+                    )
+                },
             )
         report = session.scalar(
             select(HalfYearReport)
@@ -307,8 +387,13 @@ def upsert_report(
         if expected_version is None:
             if report is not None:
                 raise Conflict(
-                    f"Region {region.code} has a report for {period} already (version "
-                    f"{report.version}): read it and send its version in If-Match to change it.",
+                    msg(
+                        "Region %(code)s has a report for %(period)s already (version "
+                        "%(version)d): read it and send its version in If-Match to change it.",
+                        code=region.code,
+                        period=period,
+                        version=report.version,
+                    ),
                     {"version": report.version},
                 )
             report = HalfYearReport(
@@ -320,17 +405,21 @@ def upsert_report(
             session.add(report)
         elif report is None:
             raise Conflict(
-                f"Region {region.code} has no report for {period} yet, so there is no version "
-                f"{expected_version} to change: leave If-Match out to create it.",
+                msg(
+                    "Region %(code)s has no report for %(period)s yet, so there is no version "
+                    "%(version)s to change: leave If-Match out to create it.",
+                    code=region.code,
+                    period=period,
+                    version=expected_version,
+                ),
                 {"expected_version": expected_version},
             )
-        elif report.version != expected_version:
-            raise Conflict(
-                f"The report of {region.code} for {period} is at version {report.version}, not "
-                f"{expected_version}: someone changed it in the meantime; reload and try again.",
-                {"version": report.version, "expected_version": expected_version},
-            )
         else:
+            require_version(
+                msg("The report of %(code)s for %(period)s", code=region.code, period=period),
+                report.version,
+                expected_version,
+            )
             report.version += 1
         report.mda_status = status
         for name, value in indicators.items():
@@ -340,22 +429,46 @@ def upsert_report(
         region_code = region.code  # the session cannot load anything after a failed flush
         try:
             session.flush()
+            # Every saved version is kept as it was saved: a correction erases nothing.
+            session.add(
+                HalfYearReportVersion(
+                    report_id=report.id,
+                    region_code=region_code,
+                    period=period,
+                    version=report.version,
+                    mda_status=status,
+                    saved_at=now,
+                    saved_by_id=actor.user_id,
+                    **{name: bool(getattr(report, name)) for name in REPORT_INDICATORS},
+                )
+            )
+            session.flush()
         except IntegrityError as exc:
             # Another request created this (region, period) between our read and our insert
             # (the unique constraint): the same answer as when we had seen it.
             raise Conflict(
-                f"Region {region_code}'s report for {period} was just created by someone else: "
-                "read it and send its version in If-Match to change it.",
+                msg(
+                    "Region %(code)s's report for %(period)s was just created by someone "
+                    "else: read it and send its version in If-Match to change it.",
+                    code=region_code,
+                    period=period,
+                ),
                 {"region": region_code, "period": period},
             ) from exc
         return report
 
 
-def _counts(reports: list[HalfYearReport]) -> dict[str, int]:
+def _counts(reports: list[HalfYearReport], statuses: dict[str, MdaStatus]) -> dict[str, int]:
+    """Per status and indicator, how many of the reporting regions.
+
+    A region's status is taken from its status history at the end of the period
+    (``statuses``), not from the report: a draft saved before a later status change in the
+    same half year would otherwise count the old status.
+    """
     counts = {status.value: 0 for status in MdaStatus}
     counts.update(dict.fromkeys(REPORT_INDICATORS, 0))
     for report in reports:
-        counts[report.mda_status.value] += 1
+        counts[statuses.get(report.region_code, MdaStatus.NONE).value] += 1
         for name in REPORT_INDICATORS:
             counts[name] += bool(getattr(report, name))
     return counts
@@ -377,7 +490,9 @@ def programme_overview(
         return list(session.scalars(select(HalfYearReport).where(HalfYearReport.period == of)))
 
     this, then = reports(period), reports(before)
-    current, previous = _counts(this), _counts(then)
+    moment = settings_of(session).now() if now is None else now
+    current = _counts(this, statuses_at(session, min(period_end(period), moment)))
+    previous = _counts(then, statuses_at(session, min(period_end(before), moment)))
 
     def line(key: str) -> dict[str, Any]:
         count, prior = current[key], (previous[key] if then else None)

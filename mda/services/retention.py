@@ -26,10 +26,11 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from mda.models import AccessLogEntry, ChecklistItem, Trajectory, TrajectoryEvent, utcnow
+from mda.models import AccessLogEntry, ChecklistItem, Trajectory, TrajectoryEvent
 from mda.services.audit import log_access
 from mda.services.context import Actor
 from mda.services.pseudonyms import UNLINKED_VERSION, short_code
+from mda.services.settings import settings_of
 from mda.services.uow import unit_of_work
 from mda.vocabulary import AccessAction, TrajectoryState
 
@@ -87,7 +88,7 @@ def run_retention(
     """Reduce closed trajectories past their retention and prune the access log."""
     retention_years = _check_years("MDA_RETENTION_YEARS", retention_years)
     access_log_years = _check_years("MDA_ACCESS_LOG_RETENTION_YEARS", access_log_years)
-    now = now or utcnow()
+    now = now or settings_of(session).now()
     actor = actor or Actor.system("worker")
     cutoff = years_before(now, retention_years)
     trajectories = events = 0
@@ -162,7 +163,7 @@ def prune_access_log(
 ) -> int:
     """Delete access-log rows older than ``years``; return how many went."""
     years = _check_years("MDA_ACCESS_LOG_RETENTION_YEARS", years)
-    cutoff = years_before(now or utcnow(), years)
+    cutoff = years_before(now or settings_of(session).now(), years)
     total = 0
     while True:
         with unit_of_work(session):

@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from mda.models import LoginAttempt, WorkerHeartbeat, utcnow
+from mda.models import LoginAttempt, WorkerHeartbeat
+from mda.services.settings import settings_of
 from mda.services.uow import unit_of_work
 
 
 def record_heartbeat(session: Session, name: str, now: datetime | None = None) -> datetime:
     """Record that worker ``name`` did a round of work; running it twice does no harm."""
-    now = now or utcnow()
+    now = now or settings_of(session).now()
     with unit_of_work(session):
         row = session.get(WorkerHeartbeat, name)
         if row is None:
@@ -32,7 +33,7 @@ def prune_login_attempts(
     long as they serve throttling and security review. Never shorter than the throttle window,
     or pruning would reset a running throttle.
     """
-    now = now or utcnow()
+    now = now or settings_of(session).now()
     keep = max(timedelta(days=retention_days), timedelta(minutes=throttle_window_minutes))
     with unit_of_work(session):
         result = session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - keep))

@@ -11,19 +11,20 @@ import re
 from collections.abc import Iterable, Mapping
 
 from mda.services.errors import ValidationError
+from mda.services.messages import Text, joined, msg, term
 
 _BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
-def text_problem(value: str) -> str | None:
+def text_problem(value: str) -> Text | None:
     """What is wrong with ``value``, or None when it is storable, ordinary text."""
     match = _BAD.search(value)
     if match is None:
         return None
     char = match.group()
     if "\ud800" <= char <= "\udfff":
-        return "contains invalid Unicode (a lone surrogate)"
-    return f"contains a control character (U+{ord(char):04X})"
+        return msg("contains invalid Unicode (a lone surrogate)")
+    return msg("contains a control character (U+%(code)s)", code=f"{ord(char):04X}")
 
 
 def require_clean_text(fields: Mapping[str, str | None] | Iterable[tuple[str, str | None]]) -> None:
@@ -35,10 +36,14 @@ def require_clean_text(fields: Mapping[str, str | None] | Iterable[tuple[str, st
         if isinstance(value, str) and (problem := text_problem(value))
     }
     if problems:
-        raise ValidationError(
-            "; ".join(f"{name} {problem}" for name, problem in problems.items()) + ".",
-            problems,
+        listed = joined(
+            "; ",
+            (
+                msg("%(field)s %(problem)s", field=term("field", name), problem=problem)
+                for name, problem in problems.items()
+            ),
         )
+        raise ValidationError(msg("%(listed)s.", listed=listed), problems)
 
 
 def sanitise(value: str) -> str:

@@ -14,9 +14,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mda.models import ApiToken, User, utcnow
+from mda.models import ApiToken, User
 from mda.services.context import Actor
 from mda.services.errors import NotFound, ValidationError
+from mda.services.messages import msg
+from mda.services.settings import settings_of
 from mda.services.uow import unit_of_work
 
 TOKEN_PREFIX = "mda_"  # noqa: S105 - a marker, not a secret
@@ -38,14 +40,15 @@ def issue_token(
     The text is returned once and never stored.
     """
     if lifetime <= timedelta(0):
-        raise ValidationError("A token lifetime must be positive.", {"lifetime": "positive"})
+        raise ValidationError(msg("A token lifetime must be positive."), {"lifetime": "positive"})
+    now = settings_of(session).now()
     with unit_of_work(session):
         text = TOKEN_PREFIX + secrets.token_urlsafe(32)
         row = ApiToken(
             user_id=user.id,
             token_hash=hash_token(text),
-            created_at=utcnow(),
-            expires_at=utcnow() + lifetime,
+            created_at=now,
+            expires_at=now + lifetime,
         )
         session.add(row)
         session.flush()
@@ -62,7 +65,7 @@ def verify_token(
     """
     if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
-    now = now or utcnow()
+    now = now or settings_of(session).now()
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
@@ -83,9 +86,9 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     with unit_of_work(session):
         row = session.get(ApiToken, token_id)
         if row is None or (not actor.is_system and row.user_id != actor.user_id):
-            raise NotFound("No such token.")
+            raise NotFound(msg("No such token."))
         if row.revoked_at is None:
-            row.revoked_at = utcnow()
+            row.revoked_at = settings_of(session).now()
         return row
 
 
@@ -95,6 +98,6 @@ def revoke_all_tokens(session: Session, user_id: int) -> int:
         result = session.execute(
             update(ApiToken)
             .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
+            .values(revoked_at=settings_of(session).now())
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]

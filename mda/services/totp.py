@@ -18,6 +18,7 @@ from mda.models import User
 from mda.services.audit import log_access
 from mda.services.context import Actor
 from mda.services.errors import Conflict, Forbidden, ValidationError
+from mda.services.messages import msg
 from mda.services.uow import unit_of_work
 from mda.vocabulary import AccessAction
 
@@ -58,7 +59,10 @@ def begin_enrolment(session: Session, actor: Actor, user: User) -> str:
         _require_self(actor, user)
         if user.totp_enabled:
             raise Conflict(
-                "A second factor is already set up; an admin can reset it if the device is lost."
+                msg(
+                    "A second factor is already set up; an admin can reset it if the device is "
+                    "lost."
+                )
             )
         secret = new_secret()
         user.totp_secret = secret
@@ -71,12 +75,14 @@ def confirm_enrolment(session: Session, actor: Actor, user: User, code: str) -> 
     with unit_of_work(session):
         _require_self(actor, user)
         if user.totp_enabled:
-            raise Conflict("A second factor is already set up.")
+            raise Conflict(msg("A second factor is already set up."))
         counter = matching_counter(user.totp_secret, code) if user.totp_secret else None
         if counter is None:
             raise ValidationError(
-                "The code does not match. Check the time on your phone and enter the current "
-                "6-digit code.",
+                msg(
+                    "The code does not match. Check the time on your phone and enter the "
+                    "current 6-digit code."
+                ),
                 {"code": "does not match"},
             )
         user.totp_enabled = True
@@ -86,4 +92,4 @@ def confirm_enrolment(session: Session, actor: Actor, user: User, code: str) -> 
 
 def _require_self(actor: Actor, user: User) -> None:
     if actor.user_id != user.id:
-        raise Forbidden("Only the user can set up their own second factor.")
+        raise Forbidden(msg("Only the user can set up their own second factor."))

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from mda.services.errors import Busy, Conflict, DomainError
+from mda.services.messages import msg
 
 _DEPTH = "mda.uow_depth"
 _AFTER = "mda.after_commit"
@@ -41,7 +42,7 @@ def unit_of_work(session: Session) -> Iterator[Session]:
         if depth == 0:
             _rollback(session)
         raise Conflict(
-            "This record was changed by someone else in the meantime; reload and try again."
+            msg("This record was changed by someone else in the meantime; reload and try again.")
         ) from exc
     except DomainError as exc:
         if depth == 0:

@@ -18,6 +18,7 @@ from mda.services.auth import new_session_token, sign_out_everywhere
 from mda.services.authz import require_role
 from mda.services.context import Actor
 from mda.services.errors import Forbidden, NotFound, ValidationError
+from mda.services.messages import Text, msg, term
 from mda.services.passwords import (
     check_password_rules,
     hash_password,
@@ -38,7 +39,8 @@ def parse_role(value: str) -> Role:
     except ValueError:
         known = ", ".join(r.value for r in Role)
         raise ValidationError(
-            f"Unknown role {value!r}; use one of {known}.", {"role": f"one of {known}"}
+            msg("Unknown role %(value)r; use one of %(known)s.", value=value, known=known),
+            {"role": msg("one of %(known)s", known=known)},
         ) from None
 
 
@@ -49,13 +51,18 @@ def _regions_for(session: Session, role: Role, region_codes: list[str] | tuple[s
     unknown = sorted(set(codes) - {r.code for r in regions})
     if unknown:
         raise ValidationError(
-            f"Unknown region code(s): {', '.join(unknown)}.", {"regions": unknown}
+            msg("Unknown region code(s): %(codes)s.", codes=", ".join(unknown)),
+            {"regions": unknown},
         )
     if role in REGIONAL_ROLES and not regions:
-        raise ValidationError(f"A {role.value} needs at least one region.", {"regions": "required"})
+        raise ValidationError(
+            msg("A %(role)s needs at least one region.", role=term("role", role)),
+            {"regions": "required"},
+        )
     if role not in REGIONAL_ROLES and regions:
         raise ValidationError(
-            f"A {role.value} works nationally and takes no region.", {"regions": "not allowed"}
+            msg("A %(role)s works nationally and takes no region.", role=term("role", role)),
+            {"regions": "not allowed"},
         )
     return regions
 
@@ -65,7 +72,7 @@ def _organisation(session: Session, organisation_id: int | None) -> Organisation
         return None
     organisation = session.get(Organisation, organisation_id)
     if organisation is None:
-        raise ValidationError("Unknown organisation.", {"organisation": "unknown"})
+        raise ValidationError(msg("Unknown organisation."), {"organisation": "unknown"})
     return organisation
 
 
@@ -86,11 +93,14 @@ def create_user(
         username = username.strip().lower()
         if not USERNAME_RE.match(username):
             raise ValidationError(
-                "A username is 2-64 characters: lower-case letters, digits, '.', '_' or '-'.",
+                msg("A username is 2-64 characters: lower-case letters, digits, '.', '_' or '-'."),
                 {"username": "invalid"},
             )
         if session.scalar(select(User.id).where(User.username == username)) is not None:
-            raise ValidationError(f"The username {username!r} is taken.", {"username": "taken"})
+            raise ValidationError(
+                msg("The username %(username)r is taken.", username=username),
+                {"username": "taken"},
+            )
         check_password_rules(password, username)
         regions = _regions_for(session, role, region_codes)
         user = User(
@@ -148,7 +158,7 @@ def get_user(session: Session, actor: Actor, user_id: int) -> User:
     require_role(actor, Role.ADMIN)
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"There is no user {user_id}.")
+        raise NotFound(msg("There is no user %(id)s.", id=user_id))
     return user
 
 
@@ -162,9 +172,9 @@ def _shape(user: User) -> dict[str, object]:
     }
 
 
-def _not_self(actor: Actor, user: User, what: str) -> None:
+def _not_self(actor: Actor, user: User, refusal: Text) -> None:
     if actor.user_id == user.id:
-        raise Forbidden(f"You cannot {what} your own account; ask another admin.")
+        raise Forbidden(refusal)
 
 
 def update_user(
@@ -188,7 +198,14 @@ def update_user(
         user = get_user(session, actor, user_id)
         role = parse_role(role) if isinstance(role, str) else role
         if role != user.role or not active:
-            _not_self(actor, user, "change the role of or deactivate")
+            _not_self(
+                actor,
+                user,
+                msg(
+                    "You cannot change the role of or deactivate your own account; ask another "
+                    "admin."
+                ),
+            )
         regions = _regions_for(session, role, region_codes)
         signs_out = (
             role != user.role
@@ -246,14 +263,15 @@ def change_own_password(
     """
     with unit_of_work(session):
         if actor.user_id != user.id:
-            raise Forbidden("Only the user can change their own password this way.")
+            raise Forbidden(msg("Only the user can change their own password this way."))
         if not verify_password(user.password_hash, current_password):
             raise ValidationError(
-                "The current password is not right.", {"current_password": "wrong"}
+                msg("The current password is not right."), {"current_password": "wrong"}
             )
         if current_password == new_password:
             raise ValidationError(
-                "The new password must differ from the current one.", {"password": "unchanged"}
+                msg("The new password must differ from the current one."),
+                {"password": "unchanged"},
             )
         check_password_rules(new_password, user.username)
         user.password_hash = hash_password(new_password)

@@ -18,10 +18,17 @@ def register_blueprints(app: Flask) -> None:
     from mda.web.account import bp as account_bp
     from mda.web.admin import bp as admin_bp
     from mda.web.audit import bp as audit_bp
+    from mda.web.regions import bp as regions_bp
+    from mda.web.trajectories import bp as trajectories_bp
 
     app.register_blueprint(account_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(trajectories_bp)
+    app.register_blueprint(regions_bp)
+    from mda.web.notifications import bp as notifications_bp
+
+    app.register_blueprint(notifications_bp)
     security.init_app(app)
     i18n.init_app(app)
 

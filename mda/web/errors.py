@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from mda.services.errors import DomainError
+from mda.web.i18n import error_text
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def register(app: Flask) -> None:
         retry_after = exc.details.get("retry_after") if exc.details else None
         if retry_after:
             headers["Retry-After"] = str(retry_after)
-        return _render(exc.status, exc.message, headers)
+        return _render(exc.status, error_text(exc), headers)
 
     @app.errorhandler(InternalServerError)
     def server_error(exc: InternalServerError):

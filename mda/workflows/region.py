@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mda.services.messages import Text, msg, term
 from mda.vocabulary import BlockStatus, MdaStatus
 from mda.workflows.binding import SharedMachine
 from mda.workflows.trajectory import Refused
@@ -64,17 +65,29 @@ def requirements_unmet(
     status: MdaStatus,
     blocks: Mapping[int, BlockStatus],
     requirements: Mapping[MdaStatus, Mapping[int, BlockStatus]] | None = None,
-) -> list[str]:
+) -> list[Text]:
     """The blocks that ``status`` needs and ``blocks`` do not reach, in words."""
     needed = (requirements or REQUIREMENTS).get(status, {})
     unmet = []
     for block, lowest in sorted(needed.items()):
         have = blocks.get(block, BlockStatus.NOT_STARTED)
         if _BLOCK_RANK[have] < _BLOCK_RANK[lowest]:
-            wanted = "done" if lowest is BlockStatus.DONE else "in progress or done"
-            unmet.append(
-                f"{status.value} needs building block {block} {wanted} (it is {have.value})"
-            )
+            terms = {
+                "status": term("mda_status", status),
+                "block": block,
+                "have": term("block_status", have),
+            }
+            if lowest is BlockStatus.DONE:
+                text = msg(
+                    "%(status)s needs building block %(block)d done (it is %(have)s)", **terms
+                )
+            else:
+                text = msg(
+                    "%(status)s needs building block %(block)d in progress or done "
+                    "(it is %(have)s)",
+                    **terms,
+                )
+            unmet.append(text)
     return unmet
 
 
@@ -88,7 +101,13 @@ def _guard(event: Any) -> bool:
     source = MdaStatus(event.transition.source)
     unmet = []
     if is_step_down(source, dest) and not (event.kwargs.get("reason") or "").strip():
-        unmet.append(f"moving down from {source.value} to {dest.value} needs a reason")
+        unmet.append(
+            msg(
+                "moving down from %(source)s to %(dest)s needs a reason",
+                source=term("mda_status", source),
+                dest=term("mda_status", dest),
+            )
+        )
     unmet += requirements_unmet(dest, facts.blocks, event.kwargs.get("requirements"))
     event.kwargs["unmet"].extend(unmet)
     return not unmet
@@ -148,9 +167,9 @@ def change_status(
     if dest is source:
         missing = requirements_unmet(dest, facts.blocks, requirements)
         if missing:
-            raise Refused(trigger, [*missing, "lower the status first (with a reason)"])
+            raise Refused(trigger, [*missing, msg("lower the status first (with a reason)")])
         return source, dest
-    unmet: list[str] = []
+    unmet: list[Text] = []
     with MACHINE.bound(facts):
         # transitions adds ``trigger`` to the model while it is bound to the machine.
         accepted = facts.trigger(  # type: ignore[attr-defined]

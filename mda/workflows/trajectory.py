@@ -6,7 +6,9 @@ from the database row, ask this module to fire a trigger, and write back what it
 database row stays the source of truth; this module only decides.
 
 Every guard returns the list of its unmet conditions in plain words, so a refused trigger can
-say exactly what is missing instead of a bare "not allowed".
+say exactly what is missing instead of a bare "not allowed". Each condition is a
+:class:`~mda.services.messages.Text` (English, and said in Dutch on Dutch pages); states,
+triggers and checklist items in them are terms that the pages show by their labels.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 
 from mda.services.clock import today_nl
+from mda.services.messages import Text, msg, term
 from mda.vocabulary import ChildrenBucket, ClosureReason, DeadlineKind, TrajectoryState
 from mda.workflows.binding import SharedMachine
 
@@ -139,16 +142,29 @@ class ScreeningRule:
             min_others=int(data["min_others"]),
         )
 
-    def unmet(self, checklist: Mapping[str, bool | None]) -> list[str]:
+    def unmet(self, checklist: Mapping[str, bool | None]) -> list[Text]:
         unassessed = [key for key in self.criteria if checklist.get(key) is None]
         if unassessed:
-            return ["criteria not yet assessed: " + ", ".join(unassessed)]
-        problems = [f"criterion {key} is not met" for key in self.required if not checklist[key]]
+            return [
+                msg(
+                    "criteria not yet assessed: %(criteria)s",
+                    criteria=term("checklist", *unassessed),
+                )
+            ]
+        problems = [
+            msg("criterion %(criterion)s is not met", criterion=term("checklist", key))
+            for key in self.required
+            if not checklist[key]
+        ]
         met_others = sum(1 for key in self.others if checklist[key])
         if met_others < self.min_others:
             problems.append(
-                f"at least {self.min_others} of {', '.join(self.others)} must be met"
-                f" ({met_others} met)"
+                msg(
+                    "at least %(minimum)d of %(criteria)s must be met (%(met)d met)",
+                    minimum=self.min_others,
+                    criteria=term("checklist", *self.others),
+                    met=met_others,
+                )
             )
         return problems
 
@@ -224,7 +240,7 @@ class Transition:
 class Refused(Exception):
     """A trigger that cannot fire now; ``unmet`` lists every unmet condition in plain words."""
 
-    def __init__(self, trigger: str, unmet: list[str]) -> None:
+    def __init__(self, trigger: str, unmet: list[Text]) -> None:
         super().__init__(f"{trigger}: " + "; ".join(unmet))
         self.trigger = trigger
         self.unmet = unmet
@@ -233,101 +249,130 @@ class Refused(Exception):
 # --- guards: each returns its unmet conditions ------------------------------------------
 
 
-def _checklist_unmet(facts: TrajectoryFacts, keys: Iterable[str]) -> list[str]:
-    return [f"checklist item {key} is not done" for key in keys if not facts.done(key)]
+def _checklist_unmet(facts: TrajectoryFacts, keys: Iterable[str]) -> list[Text]:
+    return [
+        msg("checklist item %(item)s is not done", item=term("checklist", key))
+        for key in keys
+        if not facts.done(key)
+    ]
 
 
-def _closure_reason(value: Any) -> tuple[ClosureReason | None, str | None]:
+def _closure_reason(value: Any) -> tuple[ClosureReason | None, Text | None]:
     if value is None or value == "":
         return None, None
     try:
         return ClosureReason(value), None
     except ValueError:
         known = ", ".join(r.value for r in ClosureReason)
-        return None, f"closure_reason {value!r} is not one of {known}"
+        return None, msg(
+            "%(field)s %(value)r is not one of %(known)s",
+            field=term("field", "closure_reason"),
+            value=value,
+            known=known,
+        )
 
 
-def coordinator_assigned(facts: TrajectoryFacts, params: dict[str, Any]) -> list[str]:
-    return [] if facts.coordinator_id is not None else ["no coordinator is assigned"]
+def coordinator_assigned(facts: TrajectoryFacts, params: dict[str, Any]) -> list[Text]:
+    return [] if facts.coordinator_id is not None else [msg("no coordinator is assigned")]
 
 
-def criteria_assessed_and_included(facts: TrajectoryFacts, params: dict[str, Any]) -> list[str]:
+def criteria_assessed_and_included(facts: TrajectoryFacts, params: dict[str, Any]) -> list[Text]:
     rule: ScreeningRule = params.get("screening_rule") or DEFAULT_SCREENING_RULE
     return rule.unmet(facts.checklist)
 
 
-def declined_with_referral_back(facts: TrajectoryFacts, params: dict[str, Any]) -> list[str]:
+def declined_with_referral_back(facts: TrajectoryFacts, params: dict[str, Any]) -> list[Text]:
     unmet = []
     reason, problem = _closure_reason(params.get("closure_reason") or ClosureReason.NOT_ELIGIBLE)
     if problem:
         unmet.append(problem)
     elif reason is not ClosureReason.NOT_ELIGIBLE:
-        unmet.append("a declined referral closes with closure_reason not_eligible")
+        unmet.append(
+            msg(
+                "a declined referral closes with closure_reason %(reason)s",
+                reason=term("closure_reason", ClosureReason.NOT_ELIGIBLE),
+            )
+        )
     if not (params.get("referred_back_to") or "").strip():
-        unmet.append("referred_back_to is missing: say where the household is referred back to")
+        unmet.append(
+            msg("referred_back_to is missing: say where the household is referred back to")
+        )
     return unmet
 
 
-def team_formed(facts: TrajectoryFacts, params: dict[str, Any]) -> list[str]:
+def team_formed(facts: TrajectoryFacts, params: dict[str, Any]) -> list[Text]:
     return _checklist_unmet(facts, (s.key for s in CHECKLISTS[S.TEAM_FORMING]))
 
 
-def safety_established(facts: TrajectoryFacts, params: dict[str, Any]) -> list[str]:
+def safety_established(facts: TrajectoryFacts, params: dict[str, Any]) -> list[Text]:
     unmet = _checklist_unmet(facts, (s.key for s in CHECKLISTS[S.IMMEDIATE_SAFETY]))
     if 1 not in facts.measurements:
-        unmet.append("safety measurement 1 is not recorded")
+        unmet.append(msg("safety measurement 1 is not recorded"))
     return unmet
 
 
-def risks_addressed(facts: TrajectoryFacts, params: dict[str, Any]) -> list[str]:
+def risks_addressed(facts: TrajectoryFacts, params: dict[str, Any]) -> list[Text]:
     return _checklist_unmet(facts, (s.key for s in CHECKLISTS[S.RISK_CARE]))
 
 
-def recovery_completed(facts: TrajectoryFacts, params: dict[str, Any]) -> list[str]:
+def recovery_completed(facts: TrajectoryFacts, params: dict[str, Any]) -> list[Text]:
     return _checklist_unmet(facts, (s.key for s in CHECKLISTS[S.RECOVERY]))
 
 
-def incident_date_given(facts: TrajectoryFacts, params: dict[str, Any]) -> list[str]:
+def incident_date_given(facts: TrajectoryFacts, params: dict[str, Any]) -> list[Text]:
     incident = params.get("incident_date")
     if incident is None:
-        return ["incident_date is missing: give the date of the incident"]
+        return [msg("incident_date is missing: give the date of the incident")]
     if not isinstance(incident, date) or isinstance(incident, datetime):
-        return ["incident_date must be a date"]
+        return [msg("incident_date must be a date")]
     now = params.get("now")
     # The Dutch date: at 00:30 in Amsterdam, UTC is still on the day before.
     if now is not None and incident > today_nl(now):
-        return ["incident_date lies in the future"]
+        return [msg("incident_date lies in the future")]
     return []
 
 
-def closure_reason_fits(facts: TrajectoryFacts, params: dict[str, Any]) -> list[str]:
+def closure_reason_fits(facts: TrajectoryFacts, params: dict[str, Any]) -> list[Text]:
     reason, problem = _closure_reason(params.get("closure_reason"))
     if problem:
         return [problem]
     if reason is None:
-        return ["closure_reason is missing"]
+        return [msg("closure_reason is missing")]
     if reason is ClosureReason.GOALS_MET and facts.state is not S.AFTERCARE:
-        return ["closure_reason goals_met is only possible from aftercare"]
+        return [
+            msg(
+                "closure_reason %(reason)s is only possible from %(state)s",
+                reason=term("closure_reason", ClosureReason.GOALS_MET),
+                state=term("state", S.AFTERCARE),
+            )
+        ]
     return []
 
 
-def reopen_allowed(facts: TrajectoryFacts, params: dict[str, Any]) -> list[str]:
+def reopen_allowed(facts: TrajectoryFacts, params: dict[str, Any]) -> list[Text]:
     unmet = []
     if facts.closure_reason is ClosureReason.NOT_ELIGIBLE:
-        unmet.append("a trajectory closed as not_eligible cannot be reopened")
+        unmet.append(
+            msg(
+                "a trajectory closed as %(reason)s cannot be reopened",
+                reason=term("closure_reason", ClosureReason.NOT_ELIGIBLE),
+            )
+        )
     elif not facts.accepted:
         # Reopening leads straight into immediate safety: it must not skip the intake.
         unmet.append(
-            "it was closed before it was accepted after screening; only an accepted "
-            "trajectory can be reopened: register a new referral"
+            msg(
+                "it was closed before it was accepted after screening; only an accepted "
+                "trajectory can be reopened: register a new referral"
+            )
         )
     now = params.get("now")
     if facts.closed_at is not None and now is not None and now > facts.closed_at + REOPEN_WINDOW:
-        unmet.append("it was closed more than 12 months ago; register a new referral")
+        unmet.append(msg("it was closed more than 12 months ago; register a new referral"))
     return unmet
 
 
-GuardFn = Callable[[TrajectoryFacts, dict[str, Any]], list[str]]
+GuardFn = Callable[[TrajectoryFacts, dict[str, Any]], list[Text]]
 
 # trigger -> (sources, dest, guard). The guard's name is shown in the diagram.
 TRIGGERS: dict[str, tuple[tuple[TrajectoryState, ...], TrajectoryState, GuardFn]] = {
@@ -431,7 +476,7 @@ class _Bound:
     def __init__(self, facts: TrajectoryFacts, params: dict[str, Any]) -> None:
         self.facts = facts
         self.params = params
-        self.unmet: list[str] = []
+        self.unmet: list[Text] = []
 
     @property
     def state(self) -> str:
@@ -454,10 +499,10 @@ def _condition(guard: GuardFn) -> Callable[[Any], bool]:
 
 def _unmet(
     facts: TrajectoryFacts, trigger: str, guard: GuardFn, params: dict[str, Any]
-) -> list[str]:
+) -> list[Text]:
     unmet = []
     if facts.suspended and trigger not in ALLOWED_WHILE_SUSPENDED:
-        unmet.append("the trajectory is suspended; resume it first")
+        unmet.append(msg("the trajectory is suspended; resume it first"))
     return unmet + guard(facts, params)
 
 
@@ -476,14 +521,19 @@ def _definitions() -> list[dict[str, Any]]:
 MACHINE = SharedMachine([s.value for s in S], _definitions())
 
 
-def unmet_conditions(facts: TrajectoryFacts, trigger: str, **params: Any) -> list[str]:
+def unmet_conditions(facts: TrajectoryFacts, trigger: str, **params: Any) -> list[Text]:
     """Every unmet condition for ``trigger`` now (empty: it may fire)."""
     if trigger not in TRIGGERS:
-        return [f"unknown trigger; use one of {', '.join(TRIGGER_NAMES)}"]
+        return [msg("unknown trigger; use one of %(triggers)s", triggers=", ".join(TRIGGER_NAMES))]
     sources, _dest, guard = TRIGGERS[trigger]
     if facts.state not in sources:
-        names = ", ".join(s.value for s in sources)
-        return [f"only possible from {names}; the trajectory is {facts.state.value}"]
+        return [
+            msg(
+                "only possible from %(sources)s; the trajectory is %(state)s",
+                sources=term("state", *sources),
+                state=term("state", facts.state),
+            )
+        ]
     return _unmet(facts, trigger, guard, params)
 
 
@@ -511,7 +561,7 @@ def fire(facts: TrajectoryFacts, trigger: str, *, now: datetime, **params: Any) 
         # transitions adds ``trigger`` to the model while it is bound to the machine.
         accepted = bound.trigger(trigger)  # type: ignore[attr-defined]
     if not accepted:  # the guard said no after all (it cannot, but never move silently)
-        raise Refused(trigger, bound.unmet or ["refused"])
+        raise Refused(trigger, bound.unmet or [msg("refused")])
     dest = facts.state
     reset: tuple[str, ...] = ()
     if dest is S.CLOSED:
@@ -545,18 +595,23 @@ def fire(facts: TrajectoryFacts, trigger: str, *, now: datetime, **params: Any) 
     )
 
 
-def checklist_allowed(facts: TrajectoryFacts, key: str) -> list[str]:
+def checklist_allowed(facts: TrajectoryFacts, key: str) -> list[Text]:
     """Problems with changing checklist item ``key`` now (empty: allowed)."""
     if key not in CHECKLIST_STATE:
-        return [f"unknown checklist item {key!r}"]
+        return [msg("unknown checklist item %(key)r", key=key)]
     state = CHECKLIST_STATE[key]
     if facts.state is S.CLOSED:
-        return ["the trajectory is closed"]
+        return [msg("the trajectory is closed")]
     if facts.suspended:
-        return ["the trajectory is suspended; resume it first"]
+        return [msg("the trajectory is suspended; resume it first")]
     if state is not facts.state:
         return [
-            f"checklist item {key} belongs to {state.value}; the trajectory is {facts.state.value}"
+            msg(
+                "checklist item %(item)s belongs to %(state)s; the trajectory is %(current)s",
+                item=term("checklist", key),
+                state=term("state", state),
+                current=term("state", facts.state),
+            )
         ]
     return []
 
@@ -590,7 +645,10 @@ def apply_event(facts: TrajectoryFacts, event: Mapping[str, Any]) -> None:
             params["screening_rule"] = ScreeningRule.from_data(data["screening_rule"])
         fire(facts, event["trigger"], now=event["at"], **params)
         if facts.state.value != event["to_state"]:
-            raise Refused(event["trigger"], [f"replay reached {facts.state.value}"])
+            raise Refused(
+                event["trigger"],
+                [msg("replay reached %(state)s", state=term("state", facts.state))],
+            )
     elif kind == "checklist":
         if data.get("done") is None:
             facts.checklist.pop(data["key"], None)

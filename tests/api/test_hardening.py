@@ -63,6 +63,7 @@ def build(app, rule, **overrides: Any) -> str:
         "item": CHECKLIST_KEYS[0],
         "code": "UTR",
         "period": "2024-H1",
+        "notification_id": 1,
     }
     unknown = set(rule.arguments) - set(plausible) - set(overrides)
     assert not unknown, f"{rule.rule}: give the test a value for {unknown}"

@@ -61,7 +61,14 @@ ENDPOINTS = {
         {**ONLY_UTR_COORDINATOR, "coordinator_elsewhere": 200},
     ),
     "read": ("GET", "trajectories/{tid}", None, ONLY_UTR_COORDINATOR),
-    "lookup": ("POST", "trajectories/lookup", {"reference": "ROLE-TEST-1"}, ONLY_UTR_COORDINATOR),
+    # A reference known only in another region is "not found" there, exactly like an unknown
+    # one (region walls: nothing tells the caller that another region knows it).
+    "lookup": (
+        "POST",
+        "trajectories/lookup",
+        {"reference": "ROLE-TEST-1"},
+        {**ONLY_UTR_COORDINATOR, "coordinator_elsewhere": 404},
+    ),
     "trigger": (
         "POST",
         "trajectories/{tid}/transitions",
@@ -129,6 +136,40 @@ ENDPOINTS = {
         {**dict.fromkeys(CALLERS, 403), "programme": 200, "admin": 200},
     ),
     "who am I": ("GET", "tokens/current", None, dict.fromkeys(CALLERS, 200)),
+    # Everyone reads their own notifications; nobody marks another's (or none) read.
+    "notifications": ("GET", "notifications", None, dict.fromkeys(CALLERS, 200)),
+    "notification read": (
+        "POST",
+        "notifications/2147483000/read",
+        None,
+        dict.fromkeys(CALLERS, 404),
+    ),
+    "statistics releases": (
+        "GET",
+        "statistics/releases",
+        None,
+        {**dict.fromkeys(CALLERS, 403), "programme": 200},
+    ),
+    # No release exists here: the programme team passes the role check and finds none (404);
+    # tests/stats/test_api.py reads and downloads a real one.
+    "statistics release": (
+        "GET",
+        "statistics/releases/999999",
+        None,
+        {**dict.fromkeys(CALLERS, 403), "programme": 404},
+    ),
+    "statistics release csv": (
+        "GET",
+        "statistics/releases/999999.csv",
+        None,
+        {**dict.fromkeys(CALLERS, 403), "programme": 404},
+    ),
+    "statistics release xlsx": (
+        "GET",
+        "statistics/releases/999999.xlsx",
+        None,
+        {**dict.fromkeys(CALLERS, 403), "programme": 404},
+    ),
 }
 
 

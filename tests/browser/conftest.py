@@ -1,8 +1,10 @@
 """Browser tests: Playwright drives Debian's chromium against the app served on loopback.
 
-The app runs in a thread (werkzeug's server) on a real SQLite file, migrated like production,
-with CSRF switched on; data is committed, not rolled back. Never ``playwright install``: the
-browser is the distribution's. When chromium is missing the tests skip locally and fail in CI.
+The app runs in a thread (werkzeug's server) on a PostgreSQL database of its own on the suite's
+real server (``postgres_server``), migrated like production, with CSRF switched on; data is
+committed, not rolled back, so every test makes its own users and trajectories. Never
+``playwright install``: the browser is the distribution's. When chromium or PostgreSQL is
+missing the tests skip locally and fail in CI.
 """
 
 from __future__ import annotations
@@ -12,15 +14,16 @@ import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from mda.extensions import db, make_engine
-from tests.conftest import make_test_app, migrate
-from tests.support.servers import free_port, unavailable
+from mda.extensions import db
+from tests.conftest import fresh_postgres_database, make_test_app, migrate, url_of
+from tests.support.servers import PostgresServer, free_port, unavailable
 
 CHROMIUM = os.environ.get("MDA_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -32,7 +35,19 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Same pixels on every machine: the screenshots in docs/ are made by these tests.
+    "--force-device-scale-factor=1",
+    "--font-render-hinting=none",
 ]
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every browser test needs chromium and the PostgreSQL server."""
+    for item in items:
+        if HERE in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.postgres)
 
 
 @dataclass
@@ -46,11 +61,13 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
+) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{folder / 'mda-browser.sqlite'}"
-    engine = make_engine(url)
+    engine = fresh_postgres_database(postgres_server, f"mda_browser_{os.getpid()}")
     migrate(engine)
+    url = url_of(engine)
     engine.dispose()
     app = make_test_app(
         url,
@@ -90,9 +107,25 @@ def chromium() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(chromium: Any) -> Iterator[Any]:
-    context = chromium.new_context(locale="nl-NL")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+def new_page(chromium: Any) -> Iterator[Any]:
+    """Pages in browser contexts of their own (cookies apart): ``new_page()`` is another
+    person at another computer. All are closed at the end of the test."""
+    contexts: list[Any] = []
+
+    def make(**options: Any) -> Any:
+        context = chromium.new_context(
+            locale="nl-NL", timezone_id="Europe/Amsterdam", reduced_motion="reduce", **options
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page: Any) -> Any:
+    return new_page()

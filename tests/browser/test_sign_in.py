@@ -43,11 +43,17 @@ def _sign_in(page, live_server, username, password=PASSWORD):
     page.get_by_role("button", name="Inloggen").click()
 
 
+def _at_worklist(page, live_server, name):
+    """A coordinator's day starts at the worklist, signed in under their own name."""
+    page.wait_for_url(f"{live_server.url}/trajectories/")
+    assert page.get_by_role("heading", name="Werklijst", exact=True).is_visible()
+    assert page.get_by_role("banner").get_by_text(name, exact=True).is_visible()
+
+
 def test_sign_in_and_out_without_second_factor(page, live_server):
     name, _ = _user(live_server)
     _sign_in(page, live_server, name)
-    page.wait_for_url(f"{live_server.url}/")
-    assert page.get_by_role("heading", name=f"Welkom, {name}").is_visible()
+    _at_worklist(page, live_server, name)
     page.get_by_role("button", name="Uitloggen").click()
     page.wait_for_url(re.compile(r"/auth/login$"))
     assert page.get_by_text("U bent uitgelogd.").is_visible()
@@ -69,8 +75,7 @@ def test_sign_in_with_second_factor(page, live_server):
     page.wait_for_url(re.compile(r"/auth/second-factor$"))
     page.get_by_label("Code uit uw authenticator-app").fill(otp.now())
     page.get_by_role("button", name="Controleren").click()
-    page.wait_for_url(f"{live_server.url}/")
-    assert page.get_by_role("heading", name=f"Welkom, {name}").is_visible()
+    _at_worklist(page, live_server, name)
 
 
 def test_admin_creates_a_coordinator_who_then_signs_in(page, live_server, tmp_path):
@@ -96,8 +101,7 @@ def test_admin_creates_a_coordinator_who_then_signs_in(page, live_server, tmp_pa
     page.get_by_label("Nieuw wachtwoord", exact=True).fill("drie losse woorden hier")
     page.get_by_label("Nieuw wachtwoord nogmaals").fill("drie losse woorden hier")
     page.get_by_role("button", name="Wachtwoord wijzigen").click()
-    page.wait_for_url(f"{live_server.url}/")
-    assert page.get_by_text("U bent ingelogd als coördinator.").is_visible()
+    _at_worklist(page, live_server, "k.bakker")
 
     # Everything within the phone's width: nothing cut off, no sideways scrolling.
     page.goto(f"{live_server.url}/account/")
@@ -114,4 +118,4 @@ def test_keyboard_only_sign_in(page, live_server):
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
-    page.wait_for_url(f"{live_server.url}/")
+    _at_worklist(page, live_server, name)

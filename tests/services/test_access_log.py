@@ -152,12 +152,30 @@ def test_a_web_actor_acts_on_behalf_of_the_users_organisation(backend, session, 
     assert entries and {e.on_behalf_of for e in entries} == {"Veilig Thuis Utrecht"}
 
 
-def test_an_api_actor_acts_on_behalf_of_its_token(backend, app, client):
+def test_an_api_actor_acts_for_the_organisation_through_its_token(backend, app, client):
     from mda.extensions import db
 
     session = db.session
     coordinator = factories.user(session, Role.COORDINATOR, ["UTR"])
     _organisation(session, coordinator, "Lokaal Team Utrecht")
+    trajectory = factories.trajectory(session, coordinator)
+    token = _token(client, coordinator)
+    token_id = session.scalar(select(ApiToken.id).where(ApiToken.user_id == coordinator.id))
+    since = _last_id(session)
+    response = client.get(
+        f"{API}/trajectories/{trajectory.id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200, response.get_json()
+    entries = _entries(session, AccessLogEntry.id > since)
+    expected = f"Lokaal Team Utrecht via api-token:{token_id}"
+    assert entries and {e.on_behalf_of for e in entries} == {expected}
+
+
+def test_an_api_actor_without_organisation_acts_through_its_token(backend, app, client):
+    from mda.extensions import db
+
+    session = db.session
+    coordinator = factories.user(session, Role.COORDINATOR, ["UTR"])
     trajectory = factories.trajectory(session, coordinator)
     token = _token(client, coordinator)
     token_id = session.scalar(select(ApiToken.id).where(ApiToken.user_id == coordinator.id))

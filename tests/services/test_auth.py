@@ -4,6 +4,7 @@ factor with replay protection. Shared by the pages and the API's token endpoint.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 import pyotp
@@ -11,9 +12,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
+from mda.extensions import db as database
 from mda.models import LoginAttempt, utcnow
 from mda.services import auth, tokens, totp
 from mda.services.errors import DomainError
+from mda.services.settings import ThrottleLimits, use_settings
+from tests.conftest import TEST_SETTINGS
 from tests.support import factories
 
 ADDR = "192.0.2.10"
@@ -95,11 +99,16 @@ def test_address_is_throttled_across_accounts(session):
 
 
 def test_app_settings_set_the_limits(app, session):
+    """The app's configuration reaches the services through the sessions the app makes."""
     app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"] = 2
-    user = factories.user(session)
-    _fail(session, user.username, times=2)
+    app_session = database.new_session(app)
+    user = factories.user(app_session)
+    _fail(app_session, user.username, times=2)
     with pytest.raises(auth.ThrottledError):
-        auth.authenticate(session, user.username, factories.PASSWORD, ADDR)
+        auth.authenticate(app_session, user.username, factories.PASSWORD, ADDR)
+    # A session given other settings follows those, whatever the app's configuration.
+    use_settings(session, replace(TEST_SETTINGS, throttle=ThrottleLimits(per_account=3)))
+    assert auth.authenticate(session, user.username, factories.PASSWORD, ADDR) == user
 
 
 def _with_totp(session, user):

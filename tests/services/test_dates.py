@@ -18,6 +18,7 @@ from mda.services import regions as region_svc
 from mda.services import trajectories as svc
 from mda.services.clock import NL, half_year_nl, today_nl
 from mda.services.errors import ValidationError
+from mda.services.settings import settings_of, use_settings
 from mda.vocabulary import Role
 from mda.vocabulary import TrajectoryState as S
 from mda.workflows import trajectory as wf
@@ -388,3 +389,44 @@ def test_previous_period_is_always_well_formed():
     assert region_svc.previous_period("0001-H1") == "0000-H2"
     with pytest.raises(ValidationError):
         region_svc.previous_period("0000-H1")
+
+
+# --- the injected clock (point 5): one ``now`` per use case, from the session's settings ---
+
+
+def test_the_session_clock_sets_the_moment_of_every_use_case(session, act, safety):
+    """With the clock of the session's settings stopped at 00:30 Amsterdam time, a use case
+    takes that moment for its event and its Dutch date for "today", with no ``now=``."""
+    tomorrow = first_day(safety) + timedelta(days=1)
+    half_past_midnight = at_nl(tomorrow, 0, 30)
+    use_settings(session, settings_of(session).at(half_past_midnight))
+    changed = svc.record_measurement(
+        session,
+        act,
+        safety.id,
+        number=1,
+        measured_on=tomorrow,  # "today" in Amsterdam, still yesterday in UTC
+        violence_level="severe",
+    )
+    event = session.scalar(
+        select(TrajectoryEvent)
+        .where(TrajectoryEvent.trajectory_id == safety.id)
+        .order_by(TrajectoryEvent.seq.desc())
+        .limit(1)
+    )
+    assert event.at == half_past_midnight
+    assert changed.updated_at == half_past_midnight
+    # A registration under that clock starts its deadlines at that moment too.
+    coordinator = factories.user(session)
+    registered = factories.trajectory(session, coordinator)
+    assert registered.created_at == half_past_midnight
+    # And a day later by the same clock, that measurement date is no longer "the future".
+    with pytest.raises(ValidationError):
+        svc.record_measurement(
+            session,
+            act,
+            safety.id,
+            number=2,
+            measured_on=tomorrow + timedelta(days=1),
+            violence_level="severe",
+        )

@@ -3,6 +3,7 @@
 import pytest
 
 from config import ConfigError
+from mda.extensions import db as database
 from mda.services import trajectories as svc
 from mda.services.errors import TransitionRefused
 from mda.vocabulary import TrajectoryState
@@ -46,14 +47,16 @@ def test_the_configured_minimum_decides_acceptance(app, session):
     one_other = factories.trajectory(session, coordinator)
     _screened(session, act, one_other, met_others=1)
 
+    # The app's configuration reaches the services through the sessions the app makes.
     app.config["SCREENING_MIN_OTHERS"] = 2
+    strict = database.new_session(app)
     with pytest.raises(TransitionRefused) as refused:
-        svc.fire_trigger(session, act, one_other.id, "accept")
+        svc.fire_trigger(strict, act, one_other.id, "accept")
     assert any("at least 2 of" in condition for condition in refused.value.unmet)
-    view = trajectory_view(session, act, svc.get_trajectory(session, act, one_other.id))
+    view = trajectory_view(strict, act, svc.get_trajectory(strict, act, one_other.id))
     accept = next(t for t in view["triggers"] if t["name"] == "accept")
     assert accept["allowed"] is False
 
     app.config["SCREENING_MIN_OTHERS"] = 1
-    accepted = svc.fire_trigger(session, act, one_other.id, "accept")
+    accepted = svc.fire_trigger(database.new_session(app), act, one_other.id, "accept")
     assert accepted.state is TrajectoryState.TEAM_FORMING

@@ -3,6 +3,7 @@ backends (DESIGN.md sections 3 and 4; issue 9 points 1-3)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,10 +15,12 @@ from mda.models import Deadline, DeadlineRule, Trajectory, utcnow
 from mda.services import trajectories as svc
 from mda.services.clock import today_nl
 from mda.services.errors import TransitionRefused
+from mda.services.settings import use_settings
 from mda.services.workdays import due_moment
 from mda.vocabulary import ClosureReason, DeadlineKind, DeadlineStatus, Role, TrajectoryState
 from mda.web.api.presenters import trajectory_summary
 from mda.workflows import trajectory as wf
+from tests.conftest import TEST_SETTINGS
 from tests.services.steps import complete, drive
 from tests.support import factories
 
@@ -202,10 +205,13 @@ def test_reopen_before_measurement_1_makes_it_due_again(session, coordinator, ac
 # --- replay (point 1) --------------------------------------------------------------------
 
 
-def test_replay_holds_under_a_non_default_screening_rule(app, session):
+def test_replay_holds_under_a_non_default_screening_rule(session):
     coordinator = factories.user(session)
     act = factories.actor(coordinator)
-    app.config["SCREENING_MIN_OTHERS"] = 0
+    lenient = wf.ScreeningRule.from_settings(
+        wf.DEFAULT_SCREENING_RULE.required, wf.DEFAULT_SCREENING_RULE.others, 0
+    )
+    use_settings(session, replace(TEST_SETTINGS, screening_rule=lenient))
     trajectory = to_screening(session, act, coordinator)
     for key in wf.DEFAULT_SCREENING_RULE.required:
         svc.set_checklist_item(session, act, trajectory.id, key, True)
@@ -215,7 +221,7 @@ def test_replay_holds_under_a_non_default_screening_rule(app, session):
     assert accepted.state is S.TEAM_FORMING
     assert_replay_holds(session, trajectory.id)
     # And it keeps holding when the setting goes back to the default.
-    app.config["SCREENING_MIN_OTHERS"] = 1
+    use_settings(session, TEST_SETTINGS)
     assert_replay_holds(session, trajectory.id)
 
 

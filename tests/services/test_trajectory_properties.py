@@ -12,6 +12,8 @@ are explored too. Runs on SQLite, in its own transaction that is rolled back at 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
@@ -22,10 +24,11 @@ from mda.models import Trajectory, TrajectoryEvent
 from mda.services import trajectories as svc
 from mda.services.clock import today_nl
 from mda.services.errors import DomainError
+from mda.services.settings import use_settings
 from mda.vocabulary import ClosureReason, TrajectoryState
 from mda.vocabulary import TrajectoryState as S
 from mda.workflows import trajectory as wf
-from tests.conftest import make_test_app
+from tests.conftest import TEST_SETTINGS
 from tests.services.steps import FORWARD, PATH, drive
 from tests.support import factories
 
@@ -66,12 +69,6 @@ assess = st.tuples(st.just("assess"), st.tuples(st.booleans(), st.booleans(), st
 step = st.one_of(fire, tick, measure, other, assess, *[progress] * 6)
 
 
-@pytest.fixture(scope="module")
-def rule_app():
-    """An app only for its settings: the screening rule the services read."""
-    return make_test_app()
-
-
 @pytest.fixture
 def sqlite_session(sqlite_engine):
     with sqlite_engine.connect() as connection:
@@ -79,6 +76,7 @@ def sqlite_session(sqlite_engine):
         with Session(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         ) as session:
+            use_settings(session, TEST_SETTINGS)
             yield session
         outer.rollback()
 
@@ -99,12 +97,13 @@ def sqlite_session(sqlite_engine):
     steps=st.lists(step, min_size=15, max_size=60),
     min_others=st.sampled_from([0, 1, 2, 3]),
 )
-def test_random_sequences_keep_the_trajectory_sound(
-    sqlite_session, rule_app, start, steps, min_others
-):
-    rule_app.config["SCREENING_MIN_OTHERS"] = min_others
-    with rule_app.app_context():
-        walk(sqlite_session, start, steps)
+def test_random_sequences_keep_the_trajectory_sound(sqlite_session, start, steps, min_others):
+    # The services read the screening rule from the session's settings, as an app's would.
+    rule = wf.ScreeningRule.from_settings(
+        wf.DEFAULT_SCREENING_RULE.required, wf.DEFAULT_SCREENING_RULE.others, min_others
+    )
+    use_settings(sqlite_session, replace(TEST_SETTINGS, screening_rule=rule))
+    walk(sqlite_session, start, steps)
     event(f"screening rule: at least {min_others} of the others")
 
 

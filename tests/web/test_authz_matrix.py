@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
-from mda.models import Organisation
+from mda.models import Deadline, Organisation
 from mda.services.admin import save_organisation
 from mda.services.context import Actor
 from mda.vocabulary import Role
@@ -47,7 +48,9 @@ def only(role: str, ok: int = 200, anonymous: int = 302) -> dict[str, int]:
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("static", "GET"): statuses(200),
     ("main.healthz", "GET"): statuses(200),
-    ("main.index", "GET"): statuses(302, 200),
+    # A coordinator's start page is the worklist, a manager's their region, the programme's the
+    # overview of the regions.
+    ("main.index", "GET"): statuses(302, 200, coordinator=302, manager=302, programme=302),
     ("main.language", "POST"): statuses(302),
     ("auth.login", "GET"): statuses(200, 302),
     ("auth.login", "POST"): statuses(200, 302),
@@ -80,6 +83,41 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("admin.calendar_day_remove", "POST"): only(ADMIN, 302),
     ("audit.access_log", "GET"): only(AUDIT),
     ("audit.access_log_csv", "GET"): only(AUDIT),
+    # The coordinator's pages; a change posted empty (no version) goes back to the page.
+    ("trajectories.worklist", "GET"): only(COORD),
+    ("trajectories.register", "GET"): only(COORD),
+    ("trajectories.register", "POST"): only(COORD, 422),
+    ("trajectories.lookup", "GET"): only(COORD),
+    ("trajectories.lookup", "POST"): only(COORD),
+    ("trajectories.show", "GET"): only(COORD),
+    ("trajectories.trigger", "POST"): only(COORD, 302),
+    ("trajectories.reopen", "POST"): only(COORD, 302),
+    ("trajectories.checklist", "POST"): only(COORD, 302),
+    ("trajectories.measurement", "POST"): only(COORD, 302),
+    ("trajectories.deadline", "POST"): only(COORD, 302),
+    ("trajectories.suspend", "POST"): only(COORD, 302),
+    ("trajectories.resume", "POST"): only(COORD, 302),
+    ("trajectories.transfer", "POST"): only(COORD, 302),
+    ("trajectories.coordinator", "POST"): only(COORD, 302),
+    # Regional implementation (the factory's manager keeps region UTR): managers keep their
+    # region, admins read it; a change posted empty (no version) goes back to the page.
+    ("regions.index", "GET"): statuses(302, 403, manager=200, admin=200),
+    ("regions.show", "GET"): statuses(302, 403, manager=200, admin=200),
+    ("regions.status", "POST"): only(MGR, 302),
+    ("regions.blocks", "POST"): only(MGR, 302),
+    ("regions.report", "GET"): statuses(302, 403, manager=200, admin=200),
+    ("regions.report", "POST"): only(MGR, 302),
+    # The programme's overview: the programme team, and admins to read.
+    ("regions.programme", "GET"): statuses(302, 403, programme=200, admin=200),
+    ("regions.programme_region", "GET"): statuses(302, 403, programme=200, admin=200),
+    # Everyone's own notifications; marking another's (or none) read is not found; an empty
+    # settings post saves the defaults. Reminder health: managers (their region) and admins.
+    ("notifications.index", "GET"): statuses(302, 200),
+    ("notifications.read", "POST"): statuses(302, 404),
+    ("notifications.read_all", "POST"): statuses(302),
+    ("notifications.settings", "GET"): statuses(302, 200),
+    ("notifications.settings", "POST"): statuses(302),
+    ("notifications.health", "GET"): statuses(302, 403, manager=200, admin=200),
 }
 
 # Form data for routes where an empty post says nothing useful.
@@ -127,12 +165,19 @@ def samples(session) -> dict[str, Any]:
     organisation: Organisation = save_organisation(
         session, Actor.from_user(admin), "Veilig Thuis Utrecht", "veilig_thuis", "UTR"
     )
+    trajectory = factories.trajectory(session, other)
+    deadline = session.scalar(select(Deadline.id).where(Deadline.trajectory_id == trajectory.id))
     return {
+        "trajectory_id": trajectory.id,
+        "deadline_id": deadline,
         "user_id": other.id,
         "organisation_id": organisation.id,
         "kind": "screening_due",
         "day": "2026-05-15",
         "filename": "css/mda.css",
+        "code": "UTR",
+        "period": "2025-H2",
+        "notification_id": 2147483000,
     }
 
 

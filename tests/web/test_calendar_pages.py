@@ -63,11 +63,12 @@ def test_admin_lists_adds_and_removes_decree_days(app, session):
 @pytest.mark.parametrize(
     ("day", "name", "message"),
     [
-        ("2029-05-12", "A Saturday", "a weekday"),
-        ("2029-05-10", "Ascension again", "not a holiday of the Algemene termijnenwet already"),
-        ("2026-05-15", "Twice", "not in the calendar already"),
-        ("1999-05-14", "Too early", "a date from 2000"),
-        ("2029-05-11", "Call 06-12345678", "seems to contain"),
+        # The service's refusal, in the page's language (Dutch by default).
+        ("2029-05-12", "A Saturday", "een weekdag"),
+        ("2029-05-10", "Ascension again", "nog geen feestdag van de Algemene termijnenwet"),
+        ("2026-05-15", "Twice", "een dag die nog niet in de kalender staat"),
+        ("1999-05-14", "Too early", "een datum van 2000 tot en met"),
+        ("2029-05-11", "Call 06-12345678", "naam lijkt een telefoonnummer te bevatten"),
     ],
 )
 def test_a_day_that_cannot_be_added_is_explained(app, session, day, name, message):

@@ -1,5 +1,6 @@
-"""The Dutch catalogue is complete and compiled: every message in the pages and the web code
-has a Dutch translation, and the shipped .mo says the same as the .po."""
+"""The Dutch catalogue is complete and compiled: every message in the pages, the web code, the
+services and the workflows has a Dutch translation, and the shipped .mo says the same as the
+.po."""
 
 from __future__ import annotations
 
@@ -16,10 +17,21 @@ ROOT = PACKAGE.parent
 CATALOGUE = PACKAGE / "translations" / "nl" / "LC_MESSAGES"
 METHODS = [
     ("mda/web/**.py", "python"),
+    ("mda/services/**.py", "python"),
+    ("mda/workflows/**.py", "python"),
     ("mda/templates/**.html", "jinja2"),
     ("mda/web/**/templates/**.html", "jinja2"),
 ]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    # The services' and workflows' messages (mda/services/messages.py).
+    "msg": None,
+    "msg_plural": (1, 2),
+}
 
 
 def _used_msgids() -> dict[object, str]:

@@ -20,7 +20,7 @@ def test_sign_in_and_out(client, session):
         "/auth/login", data={"username": user.username, "password": factories.PASSWORD}
     )
     assert response.status_code == 302
-    assert client.get("/").status_code == 200
+    assert client.get("/trajectories/").status_code == 200
     client.post("/auth/logout")
     assert client.get("/").status_code == 302
 

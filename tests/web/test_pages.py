@@ -58,7 +58,10 @@ def test_admin_gets_a_clear_error_for_an_inconsistent_user(app, session):
         "/admin/users/new", data={"username": "p.team", "role": "programme", "regions": ["UTR"]}
     )
     assert response.status_code == 200
-    assert "works nationally and takes no region" in response.get_data(as_text=True)
+    # The service's refusal in the page's language (Dutch by default), with the role's label.
+    assert "Een programmateam werkt landelijk en krijgt geen regio." in response.get_data(
+        as_text=True
+    )
     assert db.session.scalar(select(User).where(User.username == "p.team")) is None
 
 
@@ -101,7 +104,8 @@ def test_admin_manages_organisations_and_deadline_rules(app, session):
     response = client.post(
         "/admin/organisations", data={"name": "Politie Midden-Nederland", "active": "y"}
     )
-    assert "already" in response.get_data(as_text=True)
+    # The service's refusal, in the page's language (Dutch by default).
+    assert "Er is al een organisatie met de naam" in response.get_data(as_text=True)
 
     response = client.post(
         "/admin/deadline-rules/screening_due",
@@ -109,6 +113,7 @@ def test_admin_manages_organisations_and_deadline_rules(app, session):
             "amount": "15",
             "unit": "working_days",
             "remind_before_working_days": "2",
+            "remind_before_hours": "6",
             "escalate_after_working_days": "3",
             "repeat_every_working_days": "5",
             "enabled": "y",
@@ -118,12 +123,14 @@ def test_admin_manages_organisations_and_deadline_rules(app, session):
     rule = db.session.get(DeadlineRule, DeadlineKind.SCREENING_DUE)
     db.session.refresh(rule)
     assert rule.amount == 15 and rule.unit is DueUnit.WORKING_DAYS
+    assert rule.remind_before_hours == 6  # the whole ladder is the admin's to set
     response = client.post(
         "/admin/deadline-rules/screening_due",
         data={
             "amount": "0",
             "unit": "working_days",
             "remind_before_working_days": "2",
+            "remind_before_hours": "6",
             "escalate_after_working_days": "3",
             "repeat_every_working_days": "5",
         },

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
@@ -21,7 +21,6 @@ from mda.models import (
     Trajectory,
     TrajectoryEvent,
     User,
-    utcnow,
 )
 from mda.services.audit import access_entry, log_access
 from mda.services.authz import require_trajectory_access
@@ -34,7 +33,10 @@ from mda.services.errors import (
     TransitionRefused,
     ValidationError,
 )
+from mda.services.messages import Text, msg, term
+from mda.services.settings import settings_of
 from mda.services.uow import unit_of_work
+from mda.services.versions import require_version
 from mda.vocabulary import AccessAction, DeadlineKind, Role, TrajectoryState
 from mda.workflows import trajectory as workflow
 
@@ -65,34 +67,23 @@ def load(session: Session, actor: Actor, trajectory_id: int, action: AccessActio
         populate_existing=True,
     )
     if trajectory is None:
-        raise NotFound(f"There is no trajectory {trajectory_id}.")
+        raise NotFound(msg("There is no trajectory %(id)s.", id=trajectory_id))
     require_trajectory_access(actor, trajectory.id, trajectory.region_code, action)
     return trajectory
 
 
 def check_version(trajectory: Trajectory, expected_version: int | None) -> None:
     """A change made against another version than the row's is a :class:`Conflict`."""
-    if expected_version is not None and expected_version != trajectory.version:
-        raise Conflict(
-            f"Trajectory {trajectory.pseudonym} is at version {trajectory.version}, not "
-            f"{expected_version}: someone changed it in the meantime; reload and try again.",
-            {"version": trajectory.version, "expected_version": expected_version},
-        )
-
-
-def screening_rule(config: Mapping[str, Any] | None = None) -> workflow.ScreeningRule:
-    """The inclusion rule from the settings (``MDA_SCREENING_*``), defaults as DESIGN.md."""
-    if config is None:
-        from flask import current_app, has_app_context
-
-        # Outside an app (scripts, pure service tests) the defaults of DESIGN.md apply.
-        config = current_app.config if has_app_context() else {}
-    default = workflow.DEFAULT_SCREENING_RULE
-    return workflow.ScreeningRule.from_settings(
-        config.get("SCREENING_REQUIRED", default.required),
-        config.get("SCREENING_OTHERS", default.others),
-        int(config.get("SCREENING_MIN_OTHERS", default.min_others)),
+    require_version(
+        msg("Trajectory %(pseudonym)s", pseudonym=trajectory.pseudonym),
+        trajectory.version,
+        expected_version,
     )
+
+
+def screening_rule(session: Session) -> workflow.ScreeningRule:
+    """The inclusion rule of the session's settings (``MDA_SCREENING_*``)."""
+    return settings_of(session).screening_rule
 
 
 def was_accepted(session: Session, trajectory: Trajectory) -> bool:
@@ -136,9 +127,19 @@ def facts_of(session: Session, trajectory: Trajectory) -> workflow.TrajectoryFac
     )
 
 
-def refused(actor: Actor, trajectory: Trajectory, what: str, unmet: list[str]) -> Exception:
-    """A :class:`TransitionRefused` that still leaves its access-log entry."""
-    exc = TransitionRefused(what, unmet)
+def refused(
+    actor: Actor,
+    trajectory: Trajectory,
+    what: str,
+    unmet: Sequence[str],
+    action: Text | None = None,
+) -> Exception:
+    """A :class:`TransitionRefused` that still leaves its access-log entry.
+
+    ``what`` names the attempt (a trigger, or a change like ``checklist lead_assigned``);
+    ``action`` says a change that is not a trigger in words ("Suspending the trajectory").
+    """
+    exc = TransitionRefused(what, unmet, action)
     # The attempt itself is an access to the trajectory: keep it in the log.
     exc.audit = refusal_entry(actor, trajectory.id, what, exc)
     return exc
@@ -199,7 +200,11 @@ def coordinator_of(session: Session, coordinator_id: int, region_code: str) -> U
         or region_code not in user.region_codes
     ):
         raise ValidationError(
-            f"User {coordinator_id} is not an active coordinator of region {region_code}.",
+            msg(
+                "User %(id)s is not an active coordinator of region %(code)s.",
+                id=coordinator_id,
+                code=region_code,
+            ),
             {"coordinator_id": "not an active coordinator of this region"},
         )
     return user
@@ -213,18 +218,32 @@ def first_day(trajectory: Trajectory) -> date:
 def check_day(field: str, day: Any, earliest: date, too_early: str, today: date) -> None:
     """``day`` must be a calendar date from ``earliest`` up to ``today``, both included.
 
-    ``too_early`` says in words what a day before ``earliest`` lies before. A refusal is a
-    :class:`ValidationError` naming the field and the allowed range.
+    ``too_early`` says in words what a day before ``earliest`` lies before (a ``msg(...)``
+    text, so the pages can say it in Dutch). A refusal is a :class:`ValidationError` naming
+    the field and the allowed range.
     """
     if not isinstance(day, date) or isinstance(day, datetime):
-        raise ValidationError(f"{field} must be a date like 2024-03-01.", {field: "a date"})
+        raise ValidationError(
+            msg("%(field)s must be a date like 2024-03-01.", field=term("field", field)),
+            {field: "a date"},
+        )
     if earliest <= day <= today:
         return
-    allowed = f"a date from {earliest.isoformat()} to {today.isoformat()}"
-    where = "in the future" if day > today else too_early
+    allowed = msg(
+        "a date from %(earliest)s to %(today)s",
+        earliest=earliest.isoformat(),
+        today=today.isoformat(),
+    )
+    where = msg("in the future") if day > today else too_early
     raise ValidationError(
-        f"{field} {day.isoformat()} lies {where}: give {allowed} (today's date in the "
-        "Netherlands is the latest).",
+        msg(
+            "%(field)s %(day)s lies %(where)s: give %(allowed)s (today's date in the "
+            "Netherlands is the latest).",
+            field=term("field", field),
+            day=day.isoformat(),
+            where=where,
+            allowed=allowed,
+        ),
         {field: allowed},
     )
 
@@ -259,9 +278,9 @@ class Change:
         self.now = now
         self.event: TrajectoryEvent | None = None
 
-    def refuse(self, what: str, unmet: list[str]) -> Exception:
+    def refuse(self, what: str, unmet: Sequence[str], action: Text | None = None) -> Exception:
         """The exception to raise for a refused change (logged as an access)."""
-        return refused(self.actor, self.trajectory, what, unmet)
+        return refused(self.actor, self.trajectory, what, unmet, action)
 
     def facts(self) -> workflow.TrajectoryFacts:
         return facts_of(self.session, self.trajectory)
@@ -328,7 +347,7 @@ def trajectory_change(
     """
     with unit_of_work(session):
         trajectory = load(session, actor, trajectory_id, AccessAction.CHANGE)
-        change = Change(session, actor, trajectory, now or utcnow())
+        change = Change(session, actor, trajectory, now or settings_of(session).now())
         try:
             check_version(trajectory, expected_version)
             yield change
@@ -337,7 +356,9 @@ def trajectory_change(
             session.flush()
         except StaleDataError as exc:
             conflict = Conflict(
-                "This record was changed by someone else in the meantime; reload and try again."
+                msg(
+                    "This record was changed by someone else in the meantime; reload and try again."
+                )
             )
             conflict.audit = refusal_entry(actor, trajectory_id, what, conflict)
             raise conflict from exc

@@ -16,6 +16,7 @@ from mda.services.clock import today_nl
 from mda.services.context import Actor
 from mda.services.errors import ValidationError, parse_enum
 from mda.services.identifiers import check_free_text
+from mda.services.messages import msg, term
 from mda.services.trajectories._common import (
     MEASUREMENT_STATES,
     check_day,
@@ -44,7 +45,11 @@ def assign_coordinator(
     ) as change:
         trajectory = change.trajectory
         if trajectory.state is TrajectoryState.CLOSED:
-            raise change.refuse("assign_coordinator", ["the trajectory is closed"])
+            raise change.refuse(
+                "assign_coordinator",
+                [msg("the trajectory is closed")],
+                msg("Assigning a coordinator"),
+            )
         if coordinator_id is not None:
             coordinator_of(session, coordinator_id, trajectory.region_code)
         previous = trajectory.coordinator_id
@@ -69,12 +74,18 @@ def set_checklist_item(
     ) as change:
         trajectory = change.trajectory
         if done is not None and not isinstance(done, bool):
-            raise ValidationError("done must be true, false or null.", {"done": "not a boolean"})
+            raise ValidationError(
+                msg("done must be true, false or null."), {"done": "not a boolean"}
+            )
         details = (details or "").strip() or None
         check_free_text({"details": details})
         problems = workflow.checklist_allowed(change.facts(), key)
         if problems:
-            raise change.refuse(f"checklist {key}", problems)
+            raise change.refuse(
+                f"checklist {key}",
+                problems,
+                msg("Changing checklist item %(item)s", item=term("checklist", key)),
+            )
         set_item(trajectory, key, done, details, actor, change.now)
         deadline_kind = workflow.MET_BY_CHECKLIST.get(key)
         changed: dict[str, list[str]] = {}
@@ -121,11 +132,11 @@ def fire_trigger(
                 "incident_date",
                 incident_date,
                 first_day(trajectory),
-                "before the trajectory was registered",
+                msg("before the trajectory was registered"),
                 today_nl(now),
             )
         facts = change.facts()
-        rule = screening_rule()
+        rule = screening_rule(session)
         try:
             transition = workflow.fire(
                 facts,
@@ -207,32 +218,39 @@ def record_measurement(
         trajectory, now = change.trajectory, change.now
         level = parse_enum(ViolenceLevel, violence_level, "violence_level")
         if not isinstance(number, int) or isinstance(number, bool) or number < 1:
-            raise ValidationError("number must be 1 or more.", {"number": "1 or more"})
-        earliest, since = first_day(trajectory), "before the trajectory was registered"
+            raise ValidationError(msg("number must be 1 or more."), {"number": "1 or more"})
+        earliest, since = first_day(trajectory), msg("before the trajectory was registered")
         for earlier in trajectory.measurements:
             if earlier.number < number and earlier.measured_on > earliest:
                 earliest = earlier.measured_on
-                since = f"before measurement {earlier.number}'s date"
+                since = msg("before measurement %(number)d's date", number=earlier.number)
         check_day("measured_on", measured_on, earliest, since, today_nl(now))
         if safety_score is not None and (
             not isinstance(safety_score, int) or not 0 <= safety_score <= 10
         ):
-            raise ValidationError("safety_score runs from 0 to 10.", {"safety_score": "0-10"})
+            raise ValidationError(msg("safety_score runs from 0 to 10."), {"safety_score": "0-10"})
         numbers = {m.number for m in trajectory.measurements}
         problems = []
         if trajectory.suspended_at is not None:
-            problems.append("the trajectory is suspended; resume it first")
+            problems.append(msg("the trajectory is suspended; resume it first"))
         if trajectory.state not in MEASUREMENT_STATES:
             problems.append(
-                "measurements are recorded from immediate_safety on; the trajectory is "
-                + trajectory.state.value
+                msg(
+                    "measurements are recorded from %(first)s on; the trajectory is %(state)s",
+                    first=term("state", TrajectoryState.IMMEDIATE_SAFETY),
+                    state=term("state", trajectory.state),
+                )
             )
         if number in numbers:
-            problems.append(f"measurement {number} is already recorded")
+            problems.append(msg("measurement %(number)d is already recorded", number=number))
         elif number > 1 and number - 1 not in numbers:
-            problems.append(f"measurement {number - 1} comes first")
+            problems.append(msg("measurement %(number)d comes first", number=number - 1))
         if problems:
-            raise change.refuse(f"measurement {number}", problems)
+            raise change.refuse(
+                f"measurement {number}",
+                problems,
+                msg("Recording safety measurement %(number)d", number=number),
+            )
         trajectory.measurements.append(
             SafetyMeasurement(
                 number=number,

@@ -11,6 +11,7 @@ from mda.services import deadlines as deadline_rows
 from mda.services.context import Actor
 from mda.services.errors import ValidationError
 from mda.services.identifiers import check_free_text
+from mda.services.messages import msg
 from mda.services.trajectories._common import trajectory_change
 from mda.services.trajectories.changes import fire_trigger
 from mda.vocabulary import TrajectoryState
@@ -32,13 +33,13 @@ def suspend(
         reason = (reason or "").strip()
         problems = []
         if not reason:
-            problems.append("a reason is needed to suspend")
+            problems.append(msg("a reason is needed to suspend"))
         if trajectory.state is TrajectoryState.CLOSED:
-            problems.append("the trajectory is closed")
+            problems.append(msg("the trajectory is closed"))
         if trajectory.suspended_at is not None:
-            problems.append("the trajectory is already suspended")
+            problems.append(msg("the trajectory is already suspended"))
         if problems:
-            raise change.refuse("suspend", problems)
+            raise change.refuse("suspend", problems, msg("Suspending the trajectory"))
         check_free_text({"reason": reason})
         trajectory.suspended_at = change.now
         trajectory.suspension_reason = reason
@@ -56,7 +57,9 @@ def resume(
     ) as change:
         trajectory = change.trajectory
         if trajectory.suspended_at is None:
-            raise change.refuse("resume", ["the trajectory is not suspended"])
+            raise change.refuse(
+                "resume", [msg("the trajectory is not suspended")], msg("Resuming the trajectory")
+            )
         suspended_for = change.now - trajectory.suspended_at
         deadline_rows.shift(session, trajectory, suspended_for, change.now)
         trajectory.suspended_at = None
@@ -84,14 +87,16 @@ def transfer(
         trajectory = change.trajectory
         region = (region or "").strip().upper()
         if session.get(Region, region) is None:
-            raise ValidationError(f"Unknown region {region!r}.", {"region": "unknown"})
+            raise ValidationError(
+                msg("Unknown region %(region)r.", region=region), {"region": "unknown"}
+            )
         problems = []
         if region == trajectory.region_code:
-            problems.append(f"the trajectory is in {region} already")
+            problems.append(msg("the trajectory is in %(region)s already", region=region))
         if trajectory.state is TrajectoryState.CLOSED:
-            problems.append("the trajectory is closed")
+            problems.append(msg("the trajectory is closed"))
         if problems:
-            raise change.refuse("transfer", problems)
+            raise change.refuse("transfer", problems, msg("Transferring the trajectory"))
         previous = trajectory.region_code
         trajectory.region_code = region
         coordinator = trajectory.coordinator

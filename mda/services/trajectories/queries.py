@@ -5,11 +5,13 @@ from __future__ import annotations
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from mda.models import Deadline, Trajectory, TrajectoryEvent, utcnow
+from mda.models import Deadline, Trajectory, TrajectoryEvent
 from mda.services.audit import access_entry, log_access, log_accesses
 from mda.services.authz import require_role
 from mda.services.context import Actor
 from mda.services.errors import ValidationError, parse_enum
+from mda.services.messages import msg
+from mda.services.settings import settings_of
 from mda.services.trajectories._common import MAX_PER_PAGE, facts_of, load
 from mda.services.uow import unit_of_work
 from mda.vocabulary import (
@@ -49,7 +51,10 @@ def list_trajectories(
         require_role(actor, Role.COORDINATOR)
         if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
             raise ValidationError(
-                f"page must be 1 or more and per_page between 1 and {MAX_PER_PAGE}.",
+                msg(
+                    "page must be 1 or more and per_page between 1 and %(maximum)d.",
+                    maximum=MAX_PER_PAGE,
+                ),
                 {"page": page, "per_page": per_page},
             )
         query = select(Trajectory)
@@ -66,7 +71,7 @@ def list_trajectories(
             late = exists().where(
                 Deadline.trajectory_id == Trajectory.id,
                 Deadline.status == DeadlineStatus.OPEN,
-                Deadline.due_at < utcnow(),
+                Deadline.due_at < settings_of(session).now(),
             )
             query = query.where(late if overdue else ~late)
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

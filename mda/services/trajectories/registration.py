@@ -1,25 +1,33 @@
-"""Registering a referred household, and finding it again by its source reference."""
+"""Registering a referred household, and finding it again by its source reference.
+
+Region walls (DESIGN.md 6): both ask for every candidate hash of the reference in one
+statement (:class:`~mda.services.pseudonyms.Candidates`) and only then, in Python, keep the
+rows in the actor's regions. A row elsewhere is simply invisible: nothing is refused, logged or
+queried differently because of it, so neither answer, access log, statements nor timing tell a
+coordinator whether another region knows the reference.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mda.models import Region, Trajectory, TrajectoryEvent, utcnow
+from mda.models import Region, Trajectory, TrajectoryEvent
 from mda.services import deadlines as deadline_rows
 from mda.services.audit import access_entry, log_access
 from mda.services.authz import require_region, require_role, require_trajectory_access
+from mda.services.clock import NL, today_nl
 from mda.services.context import Actor
 from mda.services.errors import NotFound, ValidationError, parse_enum
-from mda.services.pseudonyms import (
-    PseudonymKeys,
-    candidate_hashes,
-    current_keys,
-    pseudonymise,
-    rekey_if_stale,
-)
-from mda.services.trajectories._common import coordinator_of
+from mda.services.messages import msg
+from mda.services.pseudonyms import Candidates, PseudonymKeys, Salt, candidates, rekey_if_stale
+from mda.services.settings import settings_of
+from mda.services.trajectories._common import check_day, coordinator_of
 from mda.services.uow import unit_of_work
 from mda.vocabulary import (
     AccessAction,
@@ -43,38 +51,57 @@ def register_referral(
     children: str,
     coordinator_id: int | None = None,
     keys: PseudonymKeys | None = None,
+    referred_on: date | None = None,
 ) -> tuple[Trajectory, bool]:
     """Register a referred household under a pseudonym of its source reference.
 
-    The reference is pseudonymised (keyed HMAC) and then forgotten: it is stored and logged
-    nowhere. Registering a reference that is already known returns ``(existing, False)``.
+    The reference is pseudonymised (keyed HMAC, salted with the region and a generation) and
+    then forgotten: it is stored and logged nowhere. Registering a reference already known in
+    one of the actor's regions returns ``(existing, False)``; one known only in other regions
+    is registered anew, exactly as an unknown one (the region walls).
+
+    ``referred_on`` is the day the referral reached the team (default: today, the Dutch
+    date), at most :data:`REFERRAL_MAX_DAYS_BACK` days back and never in the future. The
+    deadlines opened on registration count from it, at the registration's time of day.
     """
-    keys = keys or current_keys()
+    settings = settings_of(session)
+    keys = keys or settings.keys()
+    now = settings.now()
+    today = today_nl(now)
     with unit_of_work(session):
         require_role(actor, Role.COORDINATOR)
         region = (region or "").strip().upper()
         if session.get(Region, region) is None:
-            raise ValidationError(f"Unknown region {region!r}.", {"region": "unknown"})
+            raise ValidationError(
+                msg("Unknown region %(region)r.", region=region), {"region": "unknown"}
+            )
         require_region(actor, region)
         source = parse_enum(ReferralSource, referral_source, "referral_source")
         bucket = parse_enum(ChildrenBucket, children, "children")
         if not violence_types:
             raise ValidationError(
-                "Give at least one violence type.", {"violence_types": "required"}
+                msg("Give at least one violence type."), {"violence_types": "required"}
             )
         types = sorted(
             {parse_enum(ViolenceType, v, "violence_types").value for v in violence_types}
         )
-        hashes = candidate_hashes(reference, keys)
-        existing = session.scalar(select(Trajectory).where(Trajectory.pseudonym_hash.in_(hashes)))
+        if referred_on is None:
+            referred_on = today
+        check_day(
+            "referred_on",
+            referred_on,
+            today - timedelta(days=REFERRAL_MAX_DAYS_BACK),
+            msg("more than %(days)d days back", days=REFERRAL_MAX_DAYS_BACK),
+            today,
+        )
+        found = candidates(reference, keys, _region_codes(session))
+        matches = _matches(session, found)
+        existing = _visible_match(session, actor, matches)
         if existing is not None:
-            found = _found_existing(session, actor, existing)
-            rekey_if_stale(found, reference, keys)  # the reference is at hand only now
-            return found, False
+            return _found_existing(session, actor, existing, found, matches), False
         if coordinator_id is not None:
             coordinator_of(session, coordinator_id, region)
-        pseudonym = pseudonymise(reference, keys)
-        now = utcnow()
+        pseudonym = found.pseudonym(found.free_salt(region, _taken(matches)))
         trajectory = Trajectory(
             pseudonym_hash=pseudonym.hash,
             pseudonym=pseudonym.code,
@@ -86,6 +113,7 @@ def register_referral(
             referral_source=source,
             violence_types=types,
             children=bucket,
+            referred_on=referred_on,
             created_at=now,
             state_entered_at=now,
             updated_at=now,
@@ -95,13 +123,12 @@ def register_referral(
                 session.add(trajectory)
                 session.flush()
         except IntegrityError:
-            # Registered by someone else a moment ago: find theirs instead of a duplicate.
-            existing = session.scalar(
-                select(Trajectory).where(Trajectory.pseudonym_hash.in_(hashes))
-            )
+            # Registered in this region by someone else a moment ago: find theirs instead.
+            matches = _matches(session, found)
+            existing = _visible_match(session, actor, matches)
             if existing is None:
                 raise
-            return _found_existing(session, actor, existing), False
+            return _found_existing(session, actor, existing, found, matches), False
         session.add(
             TrajectoryEvent(
                 trajectory_id=trajectory.id,
@@ -116,17 +143,95 @@ def register_referral(
                     "violence_types": types,
                     "children": bucket.value,
                     "coordinator_id": coordinator_id,
+                    "referred_on": referred_on.isoformat(),
                 },
             )
         )
         log_access(session, actor, AccessAction.CREATE, "trajectory", trajectory.id, trajectory.id)
+        counted_from = referral_moment(referred_on, now)
         for kind in workflow.OPENED_ON_REGISTRATION:
-            deadline_rows.open_deadline(session, trajectory, kind, now)
+            deadline_rows.open_deadline(session, trajectory, kind, now, counted_from=counted_from)
         session.flush()
         return trajectory, True
 
 
-def _found_existing(session: Session, actor: Actor, trajectory: Trajectory) -> Trajectory:
+#: How far back a referral date may lie (a referral registered this late is still taken).
+REFERRAL_MAX_DAYS_BACK = 365
+
+
+def referral_moment(referred_on: date, registered_at: datetime) -> datetime:
+    """Where deadlines counting from the referral start: ``referred_on`` at the local
+    (Europe/Amsterdam) time of day of the registration, as a UTC moment."""
+    local = registered_at.astimezone(NL)
+    moment = datetime.combine(referred_on, local.time().replace(tzinfo=None)).replace(tzinfo=NL)
+    return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class _Match:
+    """A stored row whose hash is one of the reference's candidates (whatever its region)."""
+
+    id: int
+    region_code: str
+    salt: Salt | None
+    open: bool
+    created_at: datetime
+
+
+def _region_codes(session: Session) -> list[str]:
+    """Every region (a trajectory keeps the salt of its first region when transferred)."""
+    return list(session.scalars(select(Region.code).order_by(Region.code)))
+
+
+def _matches(session: Session, found: Candidates) -> list[_Match]:
+    """The rows stored under any candidate, in every region: one statement, the same for a
+    reference known nowhere, elsewhere or here. Who may see which is decided by the caller."""
+    rows = session.execute(
+        select(
+            Trajectory.id,
+            Trajectory.region_code,
+            Trajectory.pseudonym_hash,
+            Trajectory.state,
+            Trajectory.created_at,
+        ).where(Trajectory.pseudonym_hash.in_(found.hashes()))
+    )
+    matches = []
+    for row_id, region_code, pseudonym_hash, state, created_at in rows:
+        candidate = found.get(pseudonym_hash)
+        matches.append(
+            _Match(
+                id=row_id,
+                region_code=region_code,
+                salt=None if candidate is None else candidate.salt,
+                open=state is not TrajectoryState.CLOSED,
+                created_at=created_at,
+            )
+        )
+    return matches
+
+
+def _taken(matches: Sequence[_Match]) -> set[Salt]:
+    """The salts the matching rows use, whatever their region or key version."""
+    return {match.salt for match in matches if match.salt is not None}
+
+
+def _visible_match(session: Session, actor: Actor, matches: Sequence[_Match]) -> Trajectory | None:
+    """The match in the actor's regions: the newest open one, else the newest (more than one
+    only for a coordinator of several regions). Rows elsewhere are not there for the actor."""
+    visible = [m for m in matches if actor.is_system or m.region_code in actor.region_codes]
+    if not visible:
+        return None
+    chosen = max(visible, key=lambda m: (m.open, m.created_at, m.id))
+    return session.get(Trajectory, chosen.id)
+
+
+def _found_existing(
+    session: Session,
+    actor: Actor,
+    trajectory: Trajectory,
+    found: Candidates,
+    matches: Sequence[_Match],
+) -> Trajectory:
     require_trajectory_access(actor, trajectory.id, trajectory.region_code, AccessAction.SEARCH)
     log_access(
         session,
@@ -137,24 +242,29 @@ def _found_existing(session: Session, actor: Actor, trajectory: Trajectory) -> T
         trajectory.id,
         {"by": "reference", "found": True},
     )
+    rekey_if_stale(trajectory, found, _taken(matches))  # the reference is at hand only now
     return trajectory
 
 
 def find_by_reference(
     session: Session, actor: Actor, reference: str, *, keys: PseudonymKeys | None = None
 ) -> Trajectory:
-    """The trajectory registered under ``reference`` (under the current or an older key)."""
-    keys = keys or current_keys()
+    """The trajectory in the actor's regions registered under ``reference`` (under the current
+    or an older key, from whichever region it was first registered in).
+
+    A reference unknown and one known only in other regions get the same :class:`NotFound`,
+    message and access-log entry, after the same statements.
+    """
+    keys = keys or settings_of(session).keys()
     with unit_of_work(session):
         require_role(actor, Role.COORDINATOR)
-        hashes = candidate_hashes(reference, keys)
-        trajectory = session.scalar(select(Trajectory).where(Trajectory.pseudonym_hash.in_(hashes)))
+        found = candidates(reference, keys, _region_codes(session))
+        matches = _matches(session, found)
+        trajectory = _visible_match(session, actor, matches)
         if trajectory is None:
-            exc = NotFound("No trajectory is registered under this reference.")
+            exc = NotFound(msg("No trajectory is registered under this reference."))
             exc.audit = access_entry(
                 actor, AccessAction.SEARCH, "trajectory", None, None, {"by": "reference"}
             )
             raise exc
-        found = _found_existing(session, actor, trajectory)
-        rekey_if_stale(found, reference, keys)  # the reference is at hand only now
-        return found
+        return _found_existing(session, actor, trajectory, found, matches)

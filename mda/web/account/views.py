@@ -10,6 +10,7 @@ from mda.services import users as user_service
 from mda.services.errors import ValidationError
 from mda.web.account import bp
 from mda.web.account.forms import EnrolForm, PasswordChangeForm
+from mda.web.i18n import error_text
 from mda.web.security import current_actor, no_store
 
 
@@ -34,7 +35,7 @@ def password():
                 form.new_password.data or "",
             )
         except ValidationError as exc:
-            flash(exc.message, "error")
+            flash(error_text(exc), "error")
         else:
             # The new session token signed out every other session; keep this one.
             login_user(user)
@@ -57,7 +58,7 @@ def second_factor():
             try:
                 totp.confirm_enrolment(db.session, current_actor(), user, form.code.data or "")
             except ValidationError as exc:
-                flash(exc.message, "error")
+                flash(error_text(exc), "error")
             else:
                 flash(_("The second factor is on. You will be asked for a code at every sign-in."))
                 return redirect(url_for("account.index"))

@@ -78,6 +78,10 @@ class DeadlineRuleForm(FlaskForm):
     remind_before_working_days = IntegerField(
         _l("Reminder (working days before due)"), validators=[InputRequired(), NumberRange(0, 60)]
     )
+    remind_before_hours = IntegerField(
+        _l("Reminder (hours before due, for rules counted in hours)"),
+        validators=[InputRequired(), NumberRange(0, 72)],
+    )
     escalate_after_working_days = IntegerField(
         _l("Escalation (working days after due)"), validators=[InputRequired(), NumberRange(0, 60)]
     )

@@ -20,6 +20,7 @@ from mda.web.admin.forms import (
     OrganisationForm,
     UserForm,
 )
+from mda.web.i18n import error_text
 from mda.web.security import current_actor, no_store
 
 # --- users ------------------------------------------------------------------------------
@@ -51,8 +52,8 @@ def _field_errors(form, exc: ValidationError) -> None:
     for name in exc.details:
         field = getattr(form, name, None)
         if field is not None and hasattr(field, "errors"):
-            field.errors = [*list(field.errors), exc.message]
-    flash(exc.message, "error")
+            field.errors = [*list(field.errors), error_text(exc)]
+    flash(error_text(exc), "error")
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -222,6 +223,7 @@ def deadline_rule_edit(kind: str):
             "amount": rule.amount,
             "unit": rule.unit.value,
             "remind_before_working_days": rule.remind_before_working_days,
+            "remind_before_hours": rule.remind_before_hours,
             "escalate_after_working_days": rule.escalate_after_working_days,
             "repeat_every_working_days": rule.repeat_every_working_days,
             "enabled": rule.enabled,
@@ -239,6 +241,7 @@ def deadline_rule_edit(kind: str):
                 form.escalate_after_working_days.data,
                 form.repeat_every_working_days.data,
                 bool(form.enabled.data),
+                remind_before_hours=form.remind_before_hours.data,
             )
         except ValidationError as exc:
             _field_errors(form, exc)

@@ -14,8 +14,10 @@ from mda.web.api.blueprint import API_PREFIX, MdaApi, bp
 from mda.web.api.resources import (  # noqa: F401
     deadlines,
     meta,
+    notifications,
     programme,
     regions,
+    statistics,
     tokens,
     trajectories,
 )

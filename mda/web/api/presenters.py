@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mda.models import Deadline, Trajectory, utcnow
+from mda.models import Deadline, Trajectory
 from mda.services.authz import require_trajectory_access
 from mda.services.context import Actor
-from mda.services.trajectories import current_facts, events_of, screening_rule
+from mda.services.settings import settings_of
+from mda.services.trajectories import current_facts, events_of
 from mda.vocabulary import STATE_PHASE, AccessAction
 from mda.workflows import trajectory as workflow
 
@@ -34,6 +35,7 @@ def trajectory_summary(trajectory: Trajectory) -> dict[str, Any]:
         if coordinator is None
         else {"id": coordinator.id, "username": coordinator.username},
         "suspended": trajectory.suspended_at is not None,
+        "referred_on": trajectory.referred_on,
         "created_at": trajectory.created_at,
         "state_entered_at": trajectory.state_entered_at,
     }
@@ -54,7 +56,8 @@ def trajectory_view(session: Session, actor: Actor, trajectory: Trajectory) -> d
         for spec in workflow.checklist_for(trajectory.state)
     ]
     triggers = []
-    now, rule = utcnow(), screening_rule()
+    settings = settings_of(session)
+    now, rule = settings.now(), settings.screening_rule
     for name in workflow.TRIGGER_NAMES:
         sources = workflow.TRIGGERS[name][0]
         if trajectory.state not in sources:

@@ -4,6 +4,11 @@ Handlers are registered on the API blueprint, one per HTTP status, so they take 
 over the pages' HTML error handlers for API requests and leave the pages alone. Requests that
 match no API route (unknown path, wrong method) are answered by
 :func:`mda.web.api.resources.meta.routing_problem`.
+
+A service's refusal (``detail``, ``unmet`` and the field ``errors``) is English, the API's
+language, with the raw vocabulary values (``'accept' is not possible now``). A request with
+``Accept-Language: nl`` gets it in Dutch instead, from the pages' catalogue and with the pages'
+labels (:func:`mda.web.i18n.translate` under that locale); ``Content-Language`` says which.
 """
 
 from __future__ import annotations
@@ -11,11 +16,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Response, current_app, json
+from flask import Response, current_app, json, request
+from flask_babel import force_locale
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from mda.services.errors import Conflict, DomainError, TransitionRefused
 from mda.services.errors import ValidationError as DomainValidationError
+from mda.services.messages import Text
+from mda.web.i18n import translate
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -101,20 +109,44 @@ def http_error(exc: HTTPException) -> Response:
     return problem(status, title, detail, errors=errors, headers=headers, allowed=allowed)
 
 
+# The languages a service's refusal can be told in; English is the API's own.
+MESSAGE_LANGUAGES = ("en", "nl")
+
+
+def _language() -> str:
+    """The language the request asks for (``Accept-Language``), English by default."""
+    return request.accept_languages.best_match(MESSAGE_LANGUAGES, default="en") or "en"
+
+
+def _said(value: Any, language: str) -> Any:
+    """A message (or a list or mapping of them) in ``language``; other values unchanged."""
+    if language == "en":
+        return str(value) if isinstance(value, str) else value
+    if isinstance(value, Mapping):
+        return {key: _said(item, language) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_said(item, language) for item in value]
+    return translate(value) if isinstance(value, Text) else value
+
+
 def domain_error(exc: DomainError) -> Response:
-    if isinstance(exc, TransitionRefused):
-        return problem(exc.status, exc.title, exc.message, unmet=exc.unmet)
-    errors = None
+    language = _language()
+    with force_locale(language):
+        detail = _said(exc.text, language)
+        unmet = _said(exc.unmet, language) if isinstance(exc, TransitionRefused) else None
+        errors = None
+        if isinstance(exc, DomainValidationError) and exc.details:
+            errors = _said(exc.details, language)
+    headers = {"Content-Language": language, "Vary": "Accept-Language"}
+    if unmet is not None:
+        return problem(exc.status, exc.title, detail, headers=headers, unmet=unmet)
     extra: dict[str, Any] = {}
-    if isinstance(exc, DomainValidationError) and exc.details:
-        errors = exc.details
     if isinstance(exc, Conflict) and isinstance(exc.details.get("version"), int):
         extra["current_version"] = exc.details["version"]
-    headers = None
     retry_after = exc.details.get("retry_after")
     if exc.status in (429, 503) and retry_after is not None:
-        headers = {"Retry-After": str(retry_after)}
-    return problem(exc.status, exc.title, exc.message, errors=errors, headers=headers, **extra)
+        headers["Retry-After"] = str(retry_after)
+    return problem(exc.status, exc.title, detail, errors=errors, headers=headers, **extra)
 
 
 def register(bp: Any) -> None:

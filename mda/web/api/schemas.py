@@ -311,6 +311,13 @@ class TrajectoryCreateSchema(StrictSchema):
         validate=id_range(),
         metadata={"description": "The coordinator to assign; by default the caller."},
     )
+    referred_on = fields.Date(
+        metadata={
+            "description": "The day the referral reached the team (ISO date, the Dutch "
+            "date); by default today. At most 365 days back, never in the future. Deadlines "
+            "that count from the referral count from it."
+        },
+    )
 
 
 class LookupSchema(StrictSchema):
@@ -449,6 +456,7 @@ class TrajectorySummarySchema(ma.Schema):
     version = fields.Integer(required=True)
     coordinator = fields.Nested(CoordinatorSchema, required=True, allow_none=True)
     suspended = fields.Boolean(required=True)
+    referred_on = fields.Date(required=True)
     created_at = fields.DateTime(required=True)
     state_entered_at = fields.DateTime(required=True)
 
@@ -478,3 +486,70 @@ class TrajectoryPageSchema(ma.Schema):
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
     pages = fields.Integer(required=True)
+
+
+# --- statistics releases ----------------------------------------------------------------
+
+RELEASE_PERIOD_RE = r"^[0-9]{4}-(0[1-9]|1[0-2]|H[12])$"
+
+
+class ReleaseListQuerySchema(ma.Schema):
+    period = fields.String(
+        validate=validate.Regexp(RELEASE_PERIOD_RE, error="A month like 2026-10 or 2026-H2."),
+        metadata={"example": "2026-10", "description": "Only the versions of this period."},
+    )
+
+
+class ReleaseSummarySchema(ma.Schema):
+    id = fields.Integer(required=True)
+    period = fields.String(required=True, metadata={"example": "2026-10"})
+    period_type = fields.String(required=True, metadata={"example": "month"})
+    version = fields.Integer(
+        required=True, metadata={"description": "A recomputation is a new version."}
+    )
+    created_at = fields.DateTime(required=True)
+    checksum = fields.String(
+        required=True, metadata={"description": "SHA-256 of the published content."}
+    )
+
+
+class ReleaseCellSchema(ma.Schema):
+    coords = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"example": {"region": "UTR", "state": "risk_care"}},
+    )
+    value = fields.Raw(
+        required=True,
+        allow_none=True,
+        metadata={
+            "type": "number",
+            "nullable": True,
+            "description": "A count rounded to the base, days, or a percentage; null where "
+            "suppressed.",
+        },
+    )
+    status = fields.String(metadata={"description": "`suppressed` where the value is null."})
+
+
+class ReleaseTableSchema(ma.Schema):
+    name = fields.String(required=True, metadata={"example": "active_by_state"})
+    title = fields.String(required=True)
+    kind = fields.String(
+        required=True, metadata={"description": "count, days (lead times) or percentage"}
+    )
+    dimensions = fields.List(
+        fields.String(), required=True, metadata={"description": "`region` first."}
+    )
+    cells = fields.List(fields.Nested(ReleaseCellSchema), required=True)
+
+
+class ReleaseSettingsSchema(ma.Schema):
+    threshold = fields.Integer(required=True)
+    rounding_base = fields.Integer(required=True)
+
+
+class ReleaseSchema(ReleaseSummarySchema):
+    settings = fields.Nested(ReleaseSettingsSchema, required=True)
+    tables = fields.List(fields.Nested(ReleaseTableSchema), required=True)

@@ -45,8 +45,12 @@ def authenticate_request() -> None:
     if result is None:
         raise BearerRequired("The token is unknown, expired or revoked; request a new one.")
     actor, row = result
-    # On whose behalf (NEN 7513): the calling system, named by its token.
-    g.api_actor = dataclasses.replace(actor, on_behalf_of=f"api-token:{row.id}")
+    # On whose behalf (NEN 7513): the user's organisation, through the calling system named by
+    # its token ("Veilig Thuis Utrecht via api-token:12"); the token alone when there is none.
+    system = f"api-token:{row.id}"
+    organisation = actor.on_behalf_of
+    on_behalf_of = f"{organisation[:100]} via {system}" if organisation else system
+    g.api_actor = dataclasses.replace(actor, on_behalf_of=on_behalf_of)
     g.api_token = row
 
 

@@ -10,6 +10,7 @@ from mda.services import audit_query
 from mda.services.errors import ValidationError
 from mda.vocabulary import AccessAction
 from mda.web.audit import bp
+from mda.web.i18n import error_text
 from mda.web.security import current_actor
 
 FILTER_FIELDS = ("username", "trajectory_id", "action", "date_from", "date_to")
@@ -26,7 +27,7 @@ def access_log():
     try:
         filters = _filters()
     except ValidationError as exc:
-        error = exc
+        error = error_text(exc)
         filters = audit_query.AccessLogFilter()
     page = request.args.get("page", "1")
     number = int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1

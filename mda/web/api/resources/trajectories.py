@@ -56,13 +56,17 @@ def _view(trajectory: Trajectory, status: int = 200) -> tuple[dict[str, Any], in
 @bp.route("/trajectories", methods=["POST"], endpoint="register_trajectory")
 @bp.arguments(TrajectoryCreateSchema)
 @bp.response(201, TrajectorySchema, description="Registered: a new trajectory.")
-@bp.alt_response(200, schema=TrajectorySchema, description="The reference was known already.")
+@bp.alt_response(
+    200, schema=TrajectorySchema, description="The reference was known already in your regions."
+)
 @bp.doc(tags=TAGS)
 def register_trajectory(data: dict[str, Any]) -> Any:
     """Register a referred household
 
     The `reference` (the referrer's own file number) is turned into a pseudonym and then
-    forgotten. A reference that is known already answers 200 with that trajectory. The
+    forgotten. A reference already registered in one of the caller's regions answers 200 with
+    that trajectory; one known only in another region is registered anew here (region walls:
+    nothing tells the caller that another region knows the household). The
     calling coordinator is assigned unless `coordinator_id` names another coordinator of
     the region. Coordinators of the region only.
     """
@@ -76,6 +80,7 @@ def register_trajectory(data: dict[str, Any]) -> Any:
         violence_types=[v.value for v in data["violence_types"]],
         children=data["children"].value,
         coordinator_id=data.get("coordinator_id", actor.user_id),
+        referred_on=data.get("referred_on"),
     )
     body, status, headers = _view(trajectory, 201 if created else 200)
     headers["Location"] = url_for("api.get_trajectory", trajectory_id=trajectory.id)

@@ -1,0 +1,197 @@
+"""Bulk writing of demo rows: PostgreSQL ``COPY``, SQLite ``executemany``, in one transaction.
+
+The whole population is written in the caller's single transaction, so a failed or
+interrupted run leaves nothing behind (the dropped indexes come back with the rollback: DDL is
+transactional on both backends). Into empty tables the secondary indexes are dropped first and
+built again after loading, which is much faster than keeping them up to date row by row; the
+primary keys and unique constraints stay and are checked as rows arrive.
+
+On PostgreSQL a writer thread feeds ``COPY`` while the caller's thread simulates the next
+households, so the server's work overlaps with the simulation (two cores).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, ForeignKeyConstraint, Index, Table, inspect, text
+from sqlalchemy.schema import AddConstraint, CreateIndex
+
+from mda.demo.population import (
+    ACCESS_COLUMNS,
+    CHECKLIST_COLUMNS,
+    DEADLINE_COLUMNS,
+    EVENT_COLUMNS,
+    MEASUREMENT_COLUMNS,
+    Batch,
+)
+from mda.models import (
+    AccessLogEntry,
+    ChecklistItem,
+    Deadline,
+    SafetyMeasurement,
+    Trajectory,
+    TrajectoryEvent,
+)
+
+
+def _table(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+TABLES: tuple[Table, ...] = tuple(
+    _table(model)
+    for model in (
+        Trajectory,
+        TrajectoryEvent,
+        AccessLogEntry,
+        ChecklistItem,
+        SafetyMeasurement,
+        Deadline,
+    )
+)
+#: Tables whose integer ``id`` the generator assigns (PostgreSQL's sequences follow them).
+ID_TABLES = ("trajectories", "trajectory_events", "access_log", "safety_measurements", "deadlines")
+
+
+class BulkWriter:
+    """Writes :class:`Batch` rows through ``connection`` (inside its open transaction)."""
+
+    def __init__(self, connection: Connection, trajectory_columns: Sequence[str]) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect.name
+        self.plan: tuple[tuple[str, Sequence[str], str], ...] = (
+            ("trajectories", trajectory_columns, "trajectories"),
+            ("trajectory_events", EVENT_COLUMNS, "events"),
+            ("access_log", ACCESS_COLUMNS, "access"),
+            ("checklist_items", CHECKLIST_COLUMNS, "checklist"),
+            ("safety_measurements", MEASUREMENT_COLUMNS, "measurements"),
+            ("deadlines", DEADLINE_COLUMNS, "deadlines"),
+        )
+        self.dropped: list[Index] = []
+        self.dropped_keys: list[ForeignKeyConstraint] = []
+        self.rows: dict[str, int] = {name: 0 for name, _c, _a in self.plan}
+        self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=2)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    # --- indexes ------------------------------------------------------------------------
+
+    def drop_indexes(self) -> None:
+        """Drop the secondary indexes of the tables written (to be built after loading), and
+        on PostgreSQL their foreign keys (added again, and so checked, after loading)."""
+        inspector = inspect(self.connection)
+        for table in TABLES:
+            present = {ix["name"] for ix in inspector.get_indexes(table.name)}
+            for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
+                if index.name in present:
+                    self.connection.execute(text(f"DROP INDEX {index.name}"))
+                    self.dropped.append(index)
+
+        if self.dialect == "postgresql":
+            # Foreign keys are checked row by row by triggers during COPY: far slower than
+            # checking them once, when the constraint comes back after loading.
+            for table in TABLES:
+                present = {fk["name"] for fk in inspector.get_foreign_keys(table.name)}
+                for constraint in sorted(table.foreign_key_constraints, key=lambda c: str(c.name)):
+                    if constraint.name in present:
+                        self.connection.execute(
+                            text(f"ALTER TABLE {table.name} DROP CONSTRAINT {constraint.name}")
+                        )
+                        self.dropped_keys.append(constraint)
+
+    def create_indexes(self) -> None:
+        """Build the dropped indexes and constraints again (checking every row)."""
+        for index in self.dropped:
+            self.connection.execute(CreateIndex(index))
+        self.dropped = []
+        for constraint in self.dropped_keys:
+            self.connection.execute(AddConstraint(constraint))
+        self.dropped_keys = []
+
+    def reset_sequences(self) -> None:
+        """Move PostgreSQL's id sequences past the ids assigned here."""
+        if self.dialect != "postgresql":
+            return
+        for name in ID_TABLES:  # table names of our own, never input
+            statement = (
+                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), m) "  # noqa: S608
+                f"FROM (SELECT max(id) AS m FROM {name}) AS t WHERE m IS NOT NULL"
+            )
+            self.connection.execute(text(statement))
+
+    # --- rows ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.dialect == "postgresql":
+            self._thread = threading.Thread(target=self._drain, name="mda-demo-copy", daemon=True)
+            self._thread.start()
+
+    def write(self, batch: Batch) -> None:
+        """Write (or hand to the writer thread) one batch of rows."""
+        if self._thread is None:
+            self._write(batch)
+            return
+        while True:
+            if self._error is not None:
+                raise RuntimeError("writing demo rows failed") from self._error
+            try:
+                self._queue.put(batch, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> None:
+        """Wait until every batch is written."""
+        if self._thread is not None:
+            while self._thread.is_alive():
+                try:
+                    self._queue.put(None, timeout=0.5)
+                    break
+                except queue.Full:
+                    if self._error is not None:
+                        break
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise RuntimeError("writing demo rows failed") from self._error
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                batch = self._queue.get()
+                if batch is None:
+                    return
+                self._write(batch)
+        except BaseException as exc:  # handed to the simulating thread
+            self._error = exc
+
+    def _write(self, batch: Batch) -> None:
+        raw = self.connection.connection.dbapi_connection
+        assert raw is not None
+        for name, columns, attribute in self.plan:
+            rows: list[tuple[Any, ...]] = getattr(batch, attribute)
+            if not rows:
+                continue
+            self.rows[name] += len(rows)
+            cursor = raw.cursor()
+            try:
+                if self.dialect == "postgresql":
+                    statement = f"COPY {name} ({', '.join(columns)}) FROM STDIN"
+                    with cursor.copy(statement) as copy:
+                        write_row = copy.write_row
+                        for row in rows:
+                            write_row(row)
+                else:
+                    marks = ", ".join("?" for _ in columns)
+                    cursor.executemany(
+                        f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608
+                        rows,
+                    )
+            finally:
+                cursor.close()

@@ -1,0 +1,874 @@
+"""Disclosure control for count tables: suppression, rounding, and an audit you can check.
+
+No database and no Flask here: plain tables in, a protected pattern and an audit out.
+
+The model. Every count cell of every period that takes part (the release being made, the
+neighbouring periods, earlier versions) is one unknown of a linear system the attacker knows:
+each total is the sum of the cells it totals (before rounding), and :class:`Link` rows add what
+else is known between tables and periods (stock at the end = stock at the start + inflow -
+outflow + re-entries; a half year is the sum of its months). A published cell adds its
+rounding interval (``round_count`` rounds half up to the base, and a published count is 0 or at
+least the threshold, since 1 to threshold-1 are always suppressed); a suppressed cell adds only
+that it is not negative.
+
+1. **Primary suppression**: counts 1 to threshold-1.
+2. **Secondary suppression** (:func:`protect`), a greedy LP heuristic in the manner of
+   Fischetti-Salazar: for each suppressed cell, in a fixed order, find the cheapest way to move
+   it up (and down) by the protection level while every known relation still holds and no
+   published cell moves; cells the move needs are suppressed as complements. The cost favours
+   small non-zero inner cells; a zero cell cannot absorb a move down, so it never serves as
+   the only complement. Cells published by other releases can never move.
+3. **Rounding** of the published counts (:func:`round_count`), after suppression on the exact
+   table.
+4. **Audit** (:func:`audit`): for every suppressed cell in the whole system, the minimum and
+   maximum of its true value over all non-negative integer solutions consistent with everything
+   published, by linear programming (HiGHS), with an integer program where the linear optimum is
+   not integral. A range narrower than the protection level refuses the release.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+TOTAL = "_total"
+METHOD = "greedy-lp-v1"
+
+Coords = tuple[str, ...]
+#: A cell of the system: (period label, table name, coordinates in dimension order).
+CellKey = tuple[str, str, Coords]
+
+
+@dataclass(frozen=True)
+class DisclosureSettings:
+    """Threshold (counts 1..threshold-1 are suppressed), rounding base, protection level.
+
+    ``protection`` is the width an attacker's range for a suppressed cell must at least have;
+    None means the threshold.
+    """
+
+    threshold: int = 10
+    rounding_base: int = 5
+    protection: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.threshold < 1 or self.rounding_base < 1:
+            raise ValueError("the threshold and the rounding base are at least 1")
+        if self.protection is not None and self.protection < 1:
+            raise ValueError("the protection level is at least 1")
+
+    @property
+    def protection_level(self) -> int:
+        return self.threshold if self.protection is None else self.protection
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> DisclosureSettings:
+        """``DISCLOSURE_THRESHOLD``, ``DISCLOSURE_ROUNDING_BASE``, ``DISCLOSURE_PROTECTION``.
+
+        ``DISCLOSURE_PROTECTION`` unset or 0: the threshold.
+        """
+        raw = config.get("DISCLOSURE_PROTECTION")
+        protection = int(raw) if raw not in (None, "", 0, "0") else None
+        return cls(
+            threshold=int(config.get("DISCLOSURE_THRESHOLD", 10)),
+            rounding_base=int(config.get("DISCLOSURE_ROUNDING_BASE", 5)),
+            protection=protection,
+        )
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold,
+            "rounding_base": self.rounding_base,
+            "protection": self.protection_level,
+            "method": METHOD,
+        }
+
+
+class DisclosureRefused(Exception):
+    """The audit found suppressed cells an attacker can narrow down too far."""
+
+    def __init__(self, failures: Sequence[tuple[CellKey, int, int | None]]) -> None:
+        super().__init__(f"{len(failures)} suppressed cell(s) could be narrowed down too far")
+        self.failures = list(failures)
+
+
+# --- tables -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """A count table's dimensions, their categories, and which have a ``_total`` margin."""
+
+    name: str
+    dimensions: tuple[str, ...]
+    categories: tuple[tuple[str, ...], ...]
+    margins: tuple[bool, ...]
+
+    def values_of(self, axis: int) -> tuple[str, ...]:
+        cats = self.categories[axis]
+        return (*cats, TOTAL) if self.margins[axis] else cats
+
+    def cells(self) -> list[Coords]:
+        """Every cell, margins included, in a fixed order."""
+        return list(itertools.product(*(self.values_of(a) for a in range(len(self.dimensions)))))
+
+    def sums(self) -> list[tuple[Coords, list[Coords]]]:
+        """Each margin cell with the cells it is the sum of (one dimension at a time)."""
+        rows = []
+        for axis, has_margin in enumerate(self.margins):
+            if not has_margin:
+                continue
+            others = [
+                self.values_of(a) if a != axis else (TOTAL,) for a in range(len(self.dimensions))
+            ]
+            for total in itertools.product(*others):
+                parts = [
+                    (*total[:axis], category, *total[axis + 1 :])
+                    for category in self.categories[axis]
+                ]
+                rows.append((total, parts))
+        return rows
+
+    def complete(self, inner: Mapping[Coords, int]) -> dict[Coords, int]:
+        """All cells from the inner ones (absent: 0), each margin the exact sum."""
+        values: dict[Coords, int] = {}
+        for coords in self.cells():
+            ranges = [
+                self.categories[a] if value == TOTAL else (value,) for a, value in enumerate(coords)
+            ]
+            values[coords] = sum(int(inner.get(c, 0)) for c in itertools.product(*ranges))
+        return values
+
+
+@dataclass(frozen=True)
+class Link:
+    """A relation between cells an attacker knows: ``sum(coef * x) == 0`` (or ``<= 0``)."""
+
+    terms: tuple[tuple[CellKey, int], ...]
+    sense: Literal["eq", "le"] = "eq"
+    why: str = ""
+
+
+@dataclass
+class Node:
+    """One period in the system: its tables' shapes, the current data and what is published.
+
+    ``truth`` is the current data's exact counts (None where not computed); ``published``
+    holds the releases of this period already made (oldest first), each a mapping of table name
+    to cell to published value (None: suppressed). For the period being released, the earlier
+    versions are used where they agree with the current data (an attacker may assume nothing
+    changed).
+    """
+
+    label: str
+    shapes: dict[str, TableShape]
+    truth: dict[str, dict[Coords, int]] | None = None
+    published: list[dict[str, dict[Coords, int | None]]] = field(default_factory=list)
+
+
+def round_count(value: int, base: int) -> int:
+    """Round half up to a multiple of ``base``."""
+    return (2 * value + base) // (2 * base) * base
+
+
+def published_interval(value: int | None, settings: DisclosureSettings) -> tuple[int, int | None]:
+    """What a published (rounded) value tells about the true count: ``[low, high]``."""
+    if value is None:
+        return 0, None
+    base, threshold = settings.rounding_base, settings.threshold
+    if value == 0:
+        return 0, (0 if base // 2 < threshold else base // 2)
+    return max(threshold, value - base // 2), value + (base - 1) // 2
+
+
+def primary_cells(values: Mapping[Coords, int], settings: DisclosureSettings) -> set[Coords]:
+    """Counts from 1 to threshold-1."""
+    return {c for c, v in values.items() if 0 < v < settings.threshold}
+
+
+# --- the system -------------------------------------------------------------------------
+
+
+class System:
+    """The unknowns (every cell of every node) and the linear relations between them."""
+
+    def __init__(self, nodes: Sequence[Node], links: Iterable[Link] = ()) -> None:
+        self.nodes = {node.label: node for node in nodes}
+        self.keys: list[CellKey] = [
+            (node.label, name, coords)
+            for node in nodes
+            for name in sorted(node.shapes)
+            for coords in node.shapes[name].cells()
+        ]
+        self.index = {key: i for i, key in enumerate(self.keys)}
+        eq: list[dict[int, int]] = []
+        le: list[dict[int, int]] = []
+        for node in nodes:
+            for name in sorted(node.shapes):
+                for total, parts in node.shapes[name].sums():
+                    row = {self.index[(node.label, name, total)]: 1}
+                    for part in parts:
+                        row[self.index[(node.label, name, part)]] = -1
+                    eq.append(row)
+        for link in links:
+            if not all(key in self.index for key, _ in link.terms):
+                continue  # a relation with a period outside the system tells nothing here
+            row = {}
+            for key, coef in link.terms:
+                i = self.index[key]
+                row[i] = row.get(i, 0) + coef
+            (eq if link.sense == "eq" else le).append(row)
+        self.eq_rows = eq
+        self.le_rows = le
+        self.components = self._components()
+        self.where = {g: k for k, comp in enumerate(self.components) for g in comp}
+        self._full: tuple[Any, Any] | None = None
+        self._cache: dict[int, tuple[Any, Any]] = {}
+        self.local = {g: j for comp in self.components for j, g in enumerate(comp)}
+
+    def _components(self) -> list[list[int]]:
+        """Groups of unknowns linked by some relation; each can be solved on its own."""
+        parent = list(range(len(self.keys)))
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for row in self.eq_rows + self.le_rows:
+            members = list(row)
+            for other in members[1:]:
+                a, b = find(members[0]), find(other)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+        groups: dict[int, list[int]] = {}
+        for i in range(len(self.keys)):
+            groups.setdefault(find(i), []).append(i)
+        return [sorted(g) for g in sorted(groups.values(), key=lambda g: g[0])]
+
+    def component_cache(self, k: int) -> tuple[Any, Any]:
+        """:meth:`matrices` of component ``k``, built once."""
+        if k not in self._cache:
+            self._cache[k] = self.matrices(self.components[k])
+        return self._cache[k]
+
+    def full_matrices(self) -> tuple[Any, Any]:
+        """The equality and inequality matrices over every unknown (block diagonal by
+        component)."""
+        if self._full is None:
+            self._full = self.matrices(list(range(len(self.keys))))
+        return self._full
+
+    def matrices(self, component: list[int]) -> tuple[Any, Any]:
+        """The equality and inequality matrices restricted to ``component`` (local columns)."""
+        local = {g: i for i, g in enumerate(component)}
+        members = set(component)
+
+        def build(rows: list[dict[int, int]]) -> Any:
+            picked = (
+                rows
+                if len(members) == len(self.keys)
+                else [r for r in rows if next(iter(r)) in members]
+            )
+            data, ri, ci = [], [], []
+            for n, row in enumerate(picked):
+                for col, coef in row.items():
+                    if coef:
+                        data.append(coef)
+                        ri.append(n)
+                        ci.append(local[col])
+            return sparse.csr_array(
+                (np.array(data, dtype=float), (ri, ci)), shape=(len(picked), len(component))
+            )
+
+        return build(self.eq_rows), build(self.le_rows)
+
+    def truth_vector(self) -> np.ndarray:
+        """The current data's counts, NaN where unknown."""
+        out = np.full(len(self.keys), np.nan)
+        for i, (label, name, coords) in enumerate(self.keys):
+            truth = self.nodes[label].truth
+            if truth is not None and name in truth:
+                out[i] = truth[name].get(coords, 0)
+        return out
+
+
+# --- secondary suppression --------------------------------------------------------------
+
+
+@dataclass
+class Protection:
+    """The current period's suppressed cells (with why) and what the audit found."""
+
+    suppressed: dict[tuple[str, Coords], str]
+    published: dict[str, dict[Coords, int | None]]
+    ranges: dict[CellKey, tuple[int, int | None]]
+    lp_solves: int = 0
+
+
+def _intersect(a: tuple[int, int | None], b: tuple[int, int | None]) -> tuple[int, int | None]:
+    highs = [h for h in (a[1], b[1]) if h is not None]
+    return max(a[0], b[0]), (min(highs) if highs else None)
+
+
+def _known_values(
+    node: Node, settings: DisclosureSettings
+) -> dict[tuple[str, Coords], tuple[int, int | None]]:
+    """The intervals the node's releases give.
+
+    A node with current data (``truth``): every version whose interval still holds the
+    current count (an attacker may assume nothing changed), intersected; otherwise the latest
+    version only.
+    """
+    known: dict[tuple[str, Coords], tuple[int, int | None]] = {}
+    truth = node.truth
+    versions = node.published if truth is not None else node.published[-1:]
+    for version in versions:
+        for name, cells in version.items():
+            for coords, value in cells.items():
+                if value is None:
+                    continue
+                interval = published_interval(value, settings)
+                if truth is not None:
+                    actual = truth.get(name, {}).get(coords)
+                    low, high = interval
+                    if actual is None or actual < low or (high is not None and actual > high):
+                        continue  # the data changed since: this version no longer tells it
+                previous = known.get((name, coords))
+                known[(name, coords)] = (
+                    interval if previous is None else _intersect(previous, interval)
+                )
+    return known
+
+
+@dataclass
+class _State:
+    """The protection's working state over the system's unknowns."""
+
+    system: System
+    truth: np.ndarray
+    suppressed: np.ndarray  # suppressed here or by another release: free, cost 0
+    fixed: np.ndarray  # published (here earlier, or by another release): cannot move
+    free: np.ndarray  # of a period not released: unknown to the attacker, cost 0
+    settings: DisclosureSettings
+    solves: int = 0
+
+    split: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+    rays: np.ndarray | None = None
+    margin_factor: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        # Margins cost more to suppress (a total hides more), the national ones most.
+        self.margin_factor = np.array(
+            [3.0 ** sum(1 for c in key[2] if c == TOTAL) for key in self.system.keys]
+        )
+
+    def unbounded(self, i: int) -> bool:
+        """Whether cell ``i`` can grow without limit under the current pattern."""
+        if len(self.system.components[self.system.where[i]]) == 1:
+            return True
+        if self.rays is None:
+            eq, le = self.system.full_matrices()
+            self.solves += 1
+            self.rays = unbounded_cells(eq, le, self.suppressed | self.free)
+        return bool(self.rays[i])
+
+    def component_matrices(self, k: int) -> tuple[Any, Any]:
+        return self.system.component_cache(k)
+
+    def split_matrices(self, k: int) -> tuple[Any, Any]:
+        """[A, -A] for y = y_up - y_down, built once per component."""
+        if k not in self.split:
+            eq, le = self.component_matrices(k)
+            self.split[k] = (
+                sparse.hstack([eq, -eq]).tocsr(),
+                sparse.hstack([le, -le]).tocsr(),
+            )
+        return self.split[k]
+
+
+def protect(
+    current: Node,
+    context: Sequence[Node],
+    links: Iterable[Link],
+    settings: DisclosureSettings,
+    *,
+    rounds: int = 4,
+) -> Protection:
+    """Suppress the current node's cells so that every suppressed cell stays protected.
+
+    ``current.truth`` must be given; ``context`` holds the other periods that take part
+    (with their releases, and their current data where known). Raises
+    :class:`DisclosureRefused` when the audit still finds a narrow range after ``rounds``
+    rounds of adding complements.
+    """
+    assert current.truth is not None
+    links = list(links)
+    system = System([current, *context], links)
+    n = len(system.keys)
+    state = _State(
+        system,
+        system.truth_vector(),
+        np.zeros(n, dtype=bool),
+        np.zeros(n, dtype=bool),
+        np.zeros(n, dtype=bool),
+        settings,
+    )
+    level = settings.protection_level
+    reasons: dict[tuple[str, Coords], str] = {}
+
+    for name in sorted(current.shapes):
+        for coords in sorted(primary_cells(current.truth[name], settings)):
+            state.suppressed[system.index[(current.label, name, coords)]] = True
+            reasons[(name, coords)] = "primary"
+    for name, coords in _known_values(current, settings):
+        i = system.index.get((current.label, name, coords))
+        if i is not None and not state.suppressed[i]:
+            state.fixed[i] = True  # published by an earlier version: no complement
+    for node in context:
+        if not node.published:
+            for i, key in enumerate(system.keys):
+                if key[0] == node.label:
+                    state.free[i] = True
+            continue
+        for name, cells in node.published[-1].items():
+            for coords, value in cells.items():
+                i = system.index.get((node.label, name, coords))
+                if i is None:
+                    continue
+                if value is None:
+                    state.suppressed[i] = True
+                else:
+                    state.fixed[i] = True
+    for i, key in enumerate(system.keys):
+        if key[0] != current.label and not state.suppressed[i]:
+            state.fixed[i] = state.fixed[i] or not state.free[i]
+
+    targets: dict[int, int] = {int(i): level for i in np.flatnonzero(state.suppressed)}
+    failing: list[CellKey] = []
+    ranges: dict[CellKey, tuple[int, int | None]] = {}
+    for _round in range(rounds):
+        # Rays only grow as cells are suppressed: last round's are a safe under-estimate
+        # within a round (a cell found unbounded stays so).
+        state.rays = None
+        queue = [i for i in sorted(targets) if not state.unbounded(i)]
+        while queue:
+            # Jacobi-style: every queued cell against the same pattern, in one solve per
+            # component and direction; the complements found form the next queue.
+            added_now: set[int] = set()
+            for complements in _protect_batch(state, queue, targets, level).values():
+                for added in complements:
+                    label, name, coords = system.keys[added]
+                    if label != current.label or state.suppressed[added]:
+                        continue
+                    state.suppressed[added] = True
+                    reasons.setdefault((name, coords), "secondary")
+                    added_now.add(added)
+            queue = [i for i in sorted(added_now) if not state.unbounded(i)]
+        published = _publish(current, reasons, settings)
+        now = Node(current.label, current.shapes, current.truth, [*current.published, published])
+        ranges = audit(
+            [now, *context],
+            links,
+            settings,
+        )
+        failing = [
+            key for key, (low, high) in ranges.items() if high is not None and high - low < level
+        ]
+        if not failing:
+            return Protection(reasons, published, ranges, state.solves)
+        targets = {
+            system.index[key]: targets.get(system.index[key], level) + level for key in failing
+        }
+    raise DisclosureRefused([(key, ranges[key][0], ranges[key][1]) for key in failing])
+
+
+#: At most this many programs, and about this many unknowns, are stacked in one solve: the
+#: stacking saves the per-call overhead on small tables; large linked systems go one by one.
+BATCH = 16
+STACK_WIDTH = 6000
+
+
+def _chunks(items: list[Any], width: Callable[[Any], int]) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    total = 0
+    for item in items:
+        w = width(item)
+        if chunk and (len(chunk) >= BATCH or total + w > STACK_WIDTH):
+            yield chunk
+            chunk, total = [], 0
+        chunk.append(item)
+        total += w
+    if chunk:
+        yield chunk
+
+
+def _protect_batch(
+    state: _State, cells: list[int], targets: Mapping[int, int], level: int
+) -> dict[int, list[int]]:
+    """Complements so that each cell can move by its level: up, and down as far as it can.
+
+    First plan: down by up to half the level (no more than the count), up by the rest. A cell
+    that cannot move that way tries down as far as it can and up by the rest, on its own.
+    """
+    system = state.system
+    found: dict[int, list[int]] = {}
+    plans: dict[int, list[tuple[int, int]]] = {}
+    for i in cells:
+        if len(system.components[system.where[i]]) == 1:
+            found[i] = []  # no relation touches it: nothing published pins it down
+            continue
+        want = targets.get(i, level)
+        have = 0 if np.isnan(state.truth[i]) else int(state.truth[i])
+        down = min(have, want // 2)
+        plans[i] = [(want - down, -down), (want - min(have, want), -min(have, want))]
+    for attempt in (0, 1):
+        pending = [i for i in plans if i not in found]
+        if not pending:
+            break
+        requests = [(i, plans[i][attempt][0]) for i in pending if plans[i][attempt][0]]
+        requests += [(i, plans[i][attempt][1]) for i in pending if plans[i][attempt][1]]
+        results: dict[int, list[int] | None] = {i: [] for i in pending}
+        for (i, _move), moved in zip(requests, _cheapest_moves(state, requests), strict=True):
+            previous = results[i]
+            results[i] = None if moved is None or previous is None else previous + moved
+        for i, moved in results.items():
+            if moved is not None:
+                found[i] = moved
+    return found
+
+
+def _cheapest_moves(state: _State, requests: list[tuple[int, int]]) -> list[list[int] | None]:
+    """For each (cell, move): the cells that must move with it, or None when it cannot.
+
+    Each is ``min cost of |y|`` with every relation kept, ``y_cell = move`` and published
+    cells fixed; independent problems of one component are stacked block-diagonally and
+    solved together (one HiGHS call per batch).
+    """
+    out: list[list[int] | None] = []
+    system = state.system
+    for chunk in _chunks(requests, lambda r: 2 * len(system.components[system.where[r[0]]])):
+        results = _solve_moves(state, chunk)
+        if results is None:  # some request has no move: solve them one by one
+            results = []
+            for request in chunk:
+                single = _solve_moves(state, [request])
+                results.append(None if single is None else single[0])
+        out += results
+    return out
+
+
+def _solve_moves(state: _State, requests: list[tuple[int, int]]) -> list[list[int] | None] | None:
+    system = state.system
+    blocks: list[Block] = []
+    for i, move in requests:
+        k = system.where[i]
+        component = system.components[k]
+        m = len(component)
+        _eq, le = state.component_matrices(k)
+        a_eq, a_ub = state.split_matrices(k)
+        a = state.truth[component]
+        values = np.nan_to_num(a)
+        movable = state.suppressed[component] | state.free[component]
+        pinned = state.fixed[component] & ~movable
+        down_limit = np.where(~np.isnan(a), values, np.inf)  # the count stays non-negative
+        up_limit = np.full(m, np.inf)
+        up_limit[pinned] = down_limit[pinned] = 0.0
+        base = np.where(values == 0, 10.0 * state.settings.threshold, 1.0 + values)
+        cost = np.where(movable | pinned, 0.0, base * state.margin_factor[component])
+        local_i = system.local[i]
+        cost[local_i] = 0.0
+        low = np.zeros(2 * m)
+        high = np.concatenate([up_limit, down_limit])
+        # The cell itself moves by exactly ``move`` (up in y_up, down in y_down).
+        high[local_i] = high[m + local_i] = 0.0
+        if move > 0:
+            low[local_i] = high[local_i] = float(move)
+        else:
+            low[m + local_i] = high[m + local_i] = float(-move)
+        b_ub = -(le @ values) if le.shape[0] else np.zeros(0)
+        b_eq = np.zeros(a_eq.shape[0])
+        blocks.append((a_eq, a_ub, np.concatenate([cost, cost]), low, high, b_eq, b_ub))
+    state.solves += 1
+    solved = _solve_stacked(blocks)
+    if solved is None:
+        return None
+    out: list[list[int] | None] = []
+    for (i, _move), z in zip(requests, solved, strict=True):
+        component = system.components[system.where[i]]
+        m = len(component)
+        moved = z[:m] + z[m:]
+        local_i = system.local[i]
+        out.append([component[j] for j in np.flatnonzero(moved > 1e-7) if j != local_i])
+    return out
+
+
+def _publish(
+    node: Node, reasons: Mapping[tuple[str, Coords], str], settings: DisclosureSettings
+) -> dict[str, dict[Coords, int | None]]:
+    assert node.truth is not None
+    return {
+        name: {
+            coords: None
+            if (name, coords) in reasons
+            else round_count(node.truth[name][coords], settings.rounding_base)
+            for coords in node.shapes[name].cells()
+        }
+        for name in sorted(node.shapes)
+    }
+
+
+# --- the audit --------------------------------------------------------------------------
+
+
+def audit(
+    nodes: Sequence[Node], links: Iterable[Link], settings: DisclosureSettings
+) -> dict[CellKey, tuple[int, int | None]]:
+    """For every suppressed cell of every node with a release: the range an attacker gets.
+
+    The attacker knows every node's releases (the latest of each; for a node with ``truth``,
+    also the earlier versions that fit the current data), the relations between cells, the
+    rounding rule, and that counts are whole and not negative. Returns ``(low, high)``, high
+    None when unbounded.
+    """
+    system = System(nodes, links)
+    n = len(system.keys)
+    low = np.zeros(n)
+    high = np.full(n, np.inf)
+    targets: list[int] = []
+    for node in nodes:
+        if not node.published:
+            continue
+        known = _known_values(node, settings)
+        for (name, coords), (lo, hi) in known.items():
+            i = system.index.get((node.label, name, coords))
+            if i is None:
+                continue
+            low[i] = max(low[i], lo)
+            high[i] = min(high[i], np.inf if hi is None else hi)
+        for name, cells in node.published[-1].items():
+            for coords, value in cells.items():
+                i = system.index.get((node.label, name, coords))
+                if i is not None and value is None:
+                    targets.append(i)
+    eq, le = system.full_matrices()
+    rays = unbounded_cells(eq, le, np.isinf(high))
+    ordered = sorted(targets)
+    smallest = _extremes(system, low, high, ordered, +1)
+    bounded = [g for g in ordered if not rays[g]]
+    largest = dict(zip(bounded, _extremes(system, low, high, bounded, -1), strict=True))
+    ranges: dict[CellKey, tuple[int, int | None]] = {}
+    for g, low_g in zip(ordered, smallest, strict=True):
+        if low_g is None:
+            raise RuntimeError("the published figures are inconsistent: no solution")
+        high_g = largest.get(g)
+        ranges[system.keys[g]] = (int(low_g), None if high_g is None else int(high_g))
+    return ranges
+
+
+def _block_diagonal(matrices: Sequence[Any], widths: Sequence[int]) -> Any:
+    """The matrices side by side on the diagonal (each may have no rows)."""
+    data, rows, cols = [], [], []
+    row0 = col0 = 0
+    for matrix, width in zip(matrices, widths, strict=True):
+        coo = sparse.coo_array(matrix)
+        data.append(coo.data)
+        rows.append(coo.row + row0)
+        cols.append(coo.col + col0)
+        row0 += matrix.shape[0]
+        col0 += width
+    return sparse.csr_array(
+        (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(row0, col0),
+    )
+
+
+Block = tuple[Any, Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _solve_stacked(blocks: Sequence[Block]) -> list[np.ndarray] | None:
+    """Independent linear programs ``(eq, le, c, low, high, b_eq, b_ub)`` (``eq x = b_eq``,
+    ``le x <= b_ub``) solved in one HiGHS call; None when any of them has no optimum."""
+    widths = [len(block[2]) for block in blocks]
+    eq = _block_diagonal([b[0] for b in blocks], widths)
+    le = _block_diagonal([b[1] for b in blocks], widths)
+    result = linprog(
+        np.concatenate([b[2] for b in blocks]),
+        A_ub=le if le.shape[0] else None,
+        b_ub=np.concatenate([b[6] for b in blocks]) if le.shape[0] else None,
+        A_eq=eq if eq.shape[0] else None,
+        b_eq=np.concatenate([b[5] for b in blocks]) if eq.shape[0] else None,
+        bounds=np.column_stack(
+            [np.concatenate([b[3] for b in blocks]), np.concatenate([b[4] for b in blocks])]
+        ),
+        method="highs",
+    )
+    if result.status != 0:
+        return None
+    out, start = [], 0
+    for width in widths:
+        out.append(result.x[start : start + width])
+        start += width
+    return out
+
+
+def unbounded_cells(eq: Any, le: Any, movable: np.ndarray) -> np.ndarray:
+    """Which unknowns can grow without limit: the support of the widest ray.
+
+    A ray r >= 0 with ``eq @ r == 0`` and ``le @ r <= 0`` that is zero on every unknown with
+    an upper bound (``~movable``) can be added to any solution any number of times. Rays form
+    a cone, so one linear program that maximises ``sum(r)`` with ``r <= 1`` finds the union of
+    all their supports.
+    """
+    m = len(movable)
+    found = np.zeros(m, dtype=bool)
+    if not movable.any():
+        return found
+    bounds = np.column_stack([np.zeros(m), np.where(movable, 1.0, 0.0)])
+    # The widest ray need not be the one with the largest sum: ask again for the cells not
+    # found yet until no new one appears.
+    while True:
+        objective = np.where(found | ~movable, 0.0, -1.0)
+        if not objective.any():
+            return found
+        result = linprog(
+            objective,
+            A_ub=le if le.shape[0] else None,
+            b_ub=np.zeros(le.shape[0]) if le.shape[0] else None,
+            A_eq=eq if eq.shape[0] else None,
+            b_eq=np.zeros(eq.shape[0]) if eq.shape[0] else None,
+            bounds=bounds,
+            method="highs",
+        )
+        if result.status != 0:
+            raise RuntimeError(f"the ray program failed: {result.message}")
+        new = (np.asarray(result.x) > 1e-7) & ~found
+        if not new.any():
+            return found
+        found |= new
+
+
+@dataclass
+class _Reduced:
+    """A component with the unknowns the attacker knows exactly taken out.
+
+    A published zero (and any cell whose interval is one value) is a constant: it moves to
+    the right-hand side, which makes the programs much smaller on sparse tables.
+    """
+
+    eq: Any
+    le: Any
+    b_eq: np.ndarray
+    b_ub: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    position: dict[int, int]
+
+
+def _reduce(system: System, k: int, low: np.ndarray, high: np.ndarray) -> _Reduced:
+    component = system.components[k]
+    eq, le = system.component_cache(k)
+    lo, hi = low[component], high[component]
+    fixed = lo == hi
+    keep = np.flatnonzero(~fixed)
+    constant = np.where(fixed, lo, 0.0)
+    eq_keep, le_keep = eq[:, keep], le[:, keep]
+    b_eq = -(eq @ constant) if eq.shape[0] else np.zeros(0)
+    b_ub = -(le @ constant) if le.shape[0] else np.zeros(0)
+    # Rows left with no unknown are constants the published figures satisfy: drop them.
+    rows_eq = np.flatnonzero(np.diff(sparse.csr_array(eq_keep).indptr))
+    rows_le = np.flatnonzero(np.diff(sparse.csr_array(le_keep).indptr))
+    return _Reduced(
+        sparse.csr_array(eq_keep)[rows_eq] if len(rows_eq) else sparse.csr_array((0, len(keep))),
+        sparse.csr_array(le_keep)[rows_le] if len(rows_le) else sparse.csr_array((0, len(keep))),
+        b_eq[rows_eq] if len(rows_eq) else np.zeros(0),
+        b_ub[rows_le] if len(rows_le) else np.zeros(0),
+        lo[keep],
+        hi[keep],
+        {component[j]: n for n, j in enumerate(keep)},
+    )
+
+
+def _extremes(
+    system: System, low: np.ndarray, high: np.ndarray, cells: list[int], sign: int
+) -> list[float | None]:
+    """min (sign=+1) or max (sign=-1) of each cell over the integer points (None: unbounded).
+
+    Each is a linear program over the cell's component (without the cells known exactly);
+    they are stacked block-diagonally and solved together. A block whose optimum is not
+    integral is solved again as an integer program on its own.
+    """
+    reduced: dict[int, _Reduced] = {}
+    for g in cells:
+        if system.where[g] not in reduced:
+            reduced[system.where[g]] = _reduce(system, system.where[g], low, high)
+    out: list[float | None] = []
+    for chunk in _chunks(cells, lambda g: len(reduced[system.where[g]].low)):
+        blocks: list[Block] = []
+        for g in chunk:
+            r = reduced[system.where[g]]
+            c = np.zeros(len(r.low))
+            c[r.position[g]] = float(sign)
+            blocks.append((r.eq, r.le, c, r.low, r.high, r.b_eq, r.b_ub))
+        solved = _solve_stacked(blocks)
+        for n, g in enumerate(chunk):
+            r = reduced[system.where[g]]
+            j = r.position[g]
+            x = None if solved is None else solved[n]
+            if x is not None and np.all(np.abs(x - np.round(x)) < 1e-7):
+                out.append(float(round(x[j])))
+            elif x is not None:
+                out.append(_integer_extreme(r, j, sign))
+            else:
+                out.append(_extreme(r, j, sign))
+    return out
+
+
+def _extreme(r: _Reduced, k: int, sign: int) -> float | None:
+    """min (sign=+1) or max (sign=-1) of x_k over the integer points; None if unbounded."""
+    c = np.zeros(len(r.low))
+    c[k] = float(sign)
+    result = linprog(
+        c,
+        A_ub=r.le if r.le.shape[0] else None,
+        b_ub=r.b_ub if r.le.shape[0] else None,
+        A_eq=r.eq if r.eq.shape[0] else None,
+        b_eq=r.b_eq if r.eq.shape[0] else None,
+        bounds=np.column_stack([r.low, r.high]),
+        method="highs",
+    )
+    if result.status == 3:
+        return None  # unbounded
+    if result.status != 0:
+        raise RuntimeError(f"the audit's linear program failed: {result.message}")
+    x = result.x
+    if np.all(np.abs(x - np.round(x)) < 1e-7):
+        return float(round(x[k]))
+    return _integer_extreme(r, k, sign)
+
+
+def _integer_extreme(r: _Reduced, k: int, sign: int) -> float:
+    """The linear optimum is fractional: the integer range may be narrower."""
+    c = np.zeros(len(r.low))
+    c[k] = float(sign)
+    constraints = []
+    if r.eq.shape[0]:
+        constraints.append(LinearConstraint(r.eq, r.b_eq, r.b_eq))
+    if r.le.shape[0]:
+        constraints.append(LinearConstraint(r.le, np.full(r.le.shape[0], -np.inf), r.b_ub))
+    exact = milp(
+        c,
+        constraints=constraints,
+        integrality=np.ones(len(r.low)),
+        bounds=Bounds(r.low, r.high),
+    )
+    if exact.status != 0:
+        raise RuntimeError(f"the audit's integer program failed: {exact.message}")
+    return float(round(exact.x[k]))

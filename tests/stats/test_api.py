@@ -1,0 +1,142 @@
+"""The release contract through the API: the programme team lists, reads and downloads."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from mda.models import AccessLogEntry
+from mda.services.context import Actor
+from mda.services.settings import settings_of, use_settings
+from mda.stats import releases
+from mda.vocabulary import Role
+from tests.api.conftest import ApiCaller, issue
+from tests.conftest import TEST_SETTINGS
+from tests.stats import cohort
+from tests.support import factories
+
+# Every role against these routes is in tests/api/test_roles.py; here one refused role.
+ROLES = {
+    "manager": (Role.MANAGER, ["UTR"]),
+    "programme": (Role.PROGRAMME, []),
+}
+
+
+@pytest.fixture
+def session(app):
+    from mda.extensions import db
+
+    return db.session
+
+
+@pytest.fixture
+def release(session):
+    before = settings_of(session)
+    use_settings(session, TEST_SETTINGS.at(datetime(2026, 12, 1, 9, 0, tzinfo=UTC)))
+    rows = cohort.build(session)
+    made, _ = releases.make_release(session, Actor.system("cli"), "2026-10")
+    use_settings(session, before)  # the tokens live by the real clock
+    return made, rows
+
+
+@pytest.fixture
+def callers(client, session):
+    out = {}
+    for name, (role, regions) in ROLES.items():
+        user = factories.user(session, role, regions)
+        response = issue(client, user)
+        assert response.status_code == 201
+        out[name] = ApiCaller(client, user, response.get_json()["token"])
+    return out
+
+
+def test_only_the_programme_team_reaches_releases(callers, release):
+    made, _rows = release
+    paths = [
+        "statistics/releases",
+        f"statistics/releases/{made.id}",
+        f"statistics/releases/{made.id}.csv",
+        f"statistics/releases/{made.id}.xlsx",
+    ]
+    for name, caller in callers.items():
+        for path in paths:
+            response = caller.get(path)
+            expected = 200 if name == "programme" else 403
+            assert response.status_code == expected, (name, path)
+
+
+def test_the_release_contract(callers, release):
+    made, _rows = release
+    listed = callers["programme"].get("statistics/releases").get_json()
+    assert listed[0]["id"] == made.id
+    assert {"id", "period", "period_type", "version", "created_at"} <= set(listed[0])
+    assert listed[0]["period"] == "2026-10" and listed[0]["period_type"] == "month"
+    body = callers["programme"].get(f"statistics/releases/{made.id}").get_json()
+    tables = {t["name"]: t for t in body["tables"]}
+    for name in ("inflow_by_source", "active_by_state", "outflow_by_reason"):
+        assert tables[name]["dimensions"][0] == "region"
+    assert tables["outcome_by_measurement"]["dimensions"] == [
+        "region",
+        "measurement",
+        "violence_level",
+    ]
+    cells = tables["active_by_state"]["cells"]
+    national = [c for c in cells if c["coords"] == {"region": "_total", "state": "_total"}]
+    assert len(national) == 1
+    for cell in cells:
+        assert set(cell["coords"]) == {"region", "state"}
+        if cell["value"] is None:
+            assert cell["status"] == "suppressed"
+        else:
+            assert isinstance(cell["value"], int) and "status" not in cell
+    assert callers["programme"].get("statistics/releases/999999").status_code == 404
+    filtered = callers["programme"].get("statistics/releases?period=2026-11").get_json()
+    assert filtered == []
+
+
+def test_downloads_are_files_logged_and_free_of_trajectories(callers, release, session):
+    made, rows = release
+    csv_response = callers["programme"].get(f"statistics/releases/{made.id}.csv")
+    assert csv_response.mimetype == "text/csv"
+    assert "attachment" in csv_response.headers["Content-Disposition"]
+    xlsx_response = callers["programme"].get(f"statistics/releases/{made.id}.xlsx")
+    with zipfile.ZipFile(io.BytesIO(xlsx_response.data)) as book:
+        xml = " ".join(book.read(n).decode() for n in book.namelist())
+    text = csv_response.get_data(as_text=True) + xml
+    json_text = callers["programme"].get(f"statistics/releases/{made.id}").get_data(as_text=True)
+    for row in rows:
+        assert row.pseudonym not in text + json_text
+    logged = session.scalars(
+        select(AccessLogEntry).where(
+            AccessLogEntry.object_type == "stats_release", AccessLogEntry.action == "export"
+        )
+    ).all()
+    assert sorted(e.details["format"] for e in logged) == ["csv", "xlsx"]
+    assert {e.channel for e in logged} == {"api"}
+
+
+def test_the_beat_task_releases_the_closed_periods_once(app, session):
+    from worker.tasks import release_statistics
+
+    before = settings_of(session)
+    use_settings(session, TEST_SETTINGS.at(datetime(2026, 12, 1, 9, 0, tzinfo=UTC)))
+    cohort.build(session)
+    try:
+        first = release_statistics.run()
+        again = release_statistics.run()
+    finally:
+        use_settings(session, before)
+    assert [(r["period"], r["version"], r["new"]) for r in first] == [
+        ("2026-11", 1, True),
+        ("2026-H1", 1, True),
+    ]
+    schedule = app.extensions["celery"].conf.beat_schedule
+    assert "mda.release_statistics" in {entry["task"] for entry in schedule.values()}
+    assert [(r["period"], r["version"], r["new"]) for r in again] == [
+        ("2026-11", 1, False),
+        ("2026-H1", 1, False),
+    ]

@@ -1,0 +1,209 @@
+"""Disclosure control on plain tables: suppression, rounding and the audit, as properties."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mda.stats.disclosure import (
+    TOTAL,
+    DisclosureRefused,
+    DisclosureSettings,
+    Node,
+    TableShape,
+    audit,
+    protect,
+    published_interval,
+    round_count,
+)
+from mda.stats.linking import build_links
+from mda.stats.tables import COUNT_TABLES, shapes
+
+SETTINGS = DisclosureSettings()
+REGIONS = ("AAA", "BBB", "CCC")
+FAST = settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+
+
+def small_or_large(rng: random.Random) -> int:
+    return rng.choice([0, 0, 1, 2, 3, 4, 6, 9, 10, 12, 15, 25, 40, 80])
+
+
+def check_published(node: Node, published, settings=SETTINGS) -> None:
+    for name, cells in published.items():
+        for coords, value in cells.items():
+            if value is None:
+                continue
+            assert value == 0 or value >= settings.threshold, (name, coords, value)
+            assert value % settings.rounding_base == 0, (name, coords, value)
+            true = node.truth[name][coords]
+            low, high = published_interval(value, settings)
+            assert low <= true <= high, (name, coords, true, value)
+
+
+def check_ranges(ranges, settings=SETTINGS) -> None:
+    for key, (low, high) in ranges.items():
+        assert high is None or high - low >= settings.protection_level, (key, low, high)
+
+
+def test_rounding_and_what_a_published_value_tells():
+    assert [round_count(v, 5) for v in (0, 2, 3, 10, 12, 13, 17, 18)] == [
+        0,
+        0,
+        5,
+        10,
+        10,
+        15,
+        15,
+        20,
+    ]
+    assert published_interval(10, SETTINGS) == (10, 12)  # 8 and 9 would have been suppressed
+    assert published_interval(15, SETTINGS) == (13, 17)
+    assert published_interval(0, SETTINGS) == (0, 0)
+    assert published_interval(None, SETTINGS) == (0, None)
+
+
+def test_the_audit_catches_a_cell_recoverable_from_its_total():
+    """One suppressed cell in a row with a published total: the attacker narrows it to the
+    rounding's slack, narrower than the threshold."""
+    shape = TableShape("t", ("region", "x"), (("A", "B"), ("p", "q")), (True, True))
+    truth = shape.complete({("A", "p"): 3, ("A", "q"): 40, ("B", "p"): 30, ("B", "q"): 40})
+    published = {
+        "t": {c: (None if c == ("A", "p") else round_count(v, 5)) for c, v in truth.items()}
+    }
+    ranges = audit([Node("2026-10", {"t": shape}, {"t": truth}, [published])], [], SETTINGS)
+    low, high = ranges[("2026-10", "t", ("A", "p"))]
+    assert low <= 3 <= high and high - low < SETTINGS.threshold
+
+
+def test_a_zero_cell_is_never_the_only_complement():
+    shape = TableShape("t", ("region", "x"), (("A", "B"), ("p", "q", "r")), (True, True))
+    inner = {
+        ("A", "p"): 3,
+        ("A", "q"): 0,
+        ("A", "r"): 30,
+        ("B", "p"): 20,
+        ("B", "q"): 0,
+        ("B", "r"): 25,
+    }
+    node = Node("2026-10", {"t": shape}, {"t": shape.complete(inner)})
+    result = protect(node, [], [], SETTINGS)
+    row = [c for (name, c) in result.suppressed if c[0] == "A" and c != ("A", "p")]
+    assert row and row != [("A", "q")]
+    check_ranges(result.ranges)
+
+
+@FAST
+@given(seed=st.integers(0, 10**9), categories=st.integers(2, 5), regions=st.integers(2, 5))
+def test_random_tables_are_protected(seed, categories, regions):
+    rng = random.Random(seed)
+    region_codes = tuple(f"R{n}" for n in range(regions))
+    cats = tuple(f"c{n}" for n in range(categories))
+    shape = TableShape("t", ("region", "x"), (region_codes, cats), (True, True))
+    truth = {"t": shape.complete({(r, c): small_or_large(rng) for r in region_codes for c in cats})}
+    node = Node("2026-10", {"t": shape}, truth)
+    result = protect(node, [], [], SETTINGS)
+    check_published(node, result.published)
+    for coords, value in truth["t"].items():
+        if 0 < value < SETTINGS.threshold:
+            assert result.published["t"][coords] is None
+    check_ranges(result.ranges)
+    # Every suppressed cell was audited, and its true value lies in its range.
+    suppressed = {c for c, v in result.published["t"].items() if v is None}
+    assert {key[2] for key in result.ranges} == suppressed
+    for key, (low, high) in result.ranges.items():
+        assert low <= truth["t"][key[2]] and (high is None or truth["t"][key[2]] <= high)
+    # The same data gives the same release.
+    again = protect(Node("2026-10", {"t": shape}, truth), [], [], SETTINGS)
+    assert again.published == result.published and again.suppressed == result.suppressed
+
+
+def consecutive_months(rng: random.Random) -> tuple[dict, dict]:
+    """Two months of every release table, consistent: stock = stock + inflow - outflow + re."""
+    table_shapes = shapes(REGIONS)
+    months = []
+    stock = {r: [small_or_large(rng) for _ in range(7)] for r in REGIONS}
+    for _month in range(3):
+        inner: dict[str, dict] = {t.name: {} for t in COUNT_TABLES}
+        for r in REGIONS:
+            before = sum(stock[r])
+            inflow = [small_or_large(rng) // 2 for _ in range(8)]
+            reentries = rng.choice([0, 0, 1, 2, 12])
+            available = before + sum(inflow) + reentries
+            outflow = [min(small_or_large(rng) // 2, available) for _ in range(6)]
+            while sum(outflow) > available:
+                k = max(range(6), key=lambda n: outflow[n])
+                outflow[k] -= 1
+            after = available - sum(outflow)
+            split = sorted(rng.randint(0, after) for _ in range(6))
+            stock[r] = [b - a for a, b in zip([0, *split], [*split, after], strict=True)]
+            for n, v in enumerate(inflow):
+                inner["inflow_by_source"][
+                    (r, table_shapes["inflow_by_source"].categories[1][n])
+                ] = v
+            for n, v in enumerate(outflow):
+                inner["outflow_by_reason"][
+                    (r, table_shapes["outflow_by_reason"].categories[1][n])
+                ] = v
+            for n, v in enumerate(stock[r]):
+                inner["active_by_state"][(r, table_shapes["active_by_state"].categories[1][n])] = v
+            inner["reentries"][(r,)] = reentries
+            inner["declined"][(r,)] = min(rng.choice([0, 2, 11]), outflow[2])  # not_eligible
+            inner["accepted"][(r,)] = small_or_large(rng)
+            inner["relapses"][(r,)] = small_or_large(rng)
+            for m in ("1", "2", "3"):
+                for level in ("none", "moderate", "severe"):
+                    inner["outcome_by_measurement"][(r, m, level)] = small_or_large(rng) // 3
+            inner["deadlines_by_outcome"][(r, "on_time")] = small_or_large(rng)
+            inner["deadlines_by_outcome"][(r, "late")] = small_or_large(rng)
+        months.append({name: table_shapes[name].complete(cells) for name, cells in inner.items()})
+    return months[1], months[2]
+
+
+@settings(FAST, max_examples=6)
+@given(seed=st.integers(0, 10**9))
+def test_two_consecutive_months_are_protected_together(seed):
+    """October is released first; November is protected against October's release, and the
+    joint audit (stock = stock + inflow - outflow + re-entries) finds no narrow range."""
+    rng = random.Random(seed)
+    october_truth, november_truth = consecutive_months(rng)
+    table_shapes = shapes(REGIONS)
+    october = Node("2026-10", table_shapes, october_truth)
+    links = build_links(["2026-10", "2026-11"], REGIONS)
+    first = protect(october, [], build_links(["2026-10"], REGIONS), SETTINGS)
+    released = Node("2026-10", table_shapes, october_truth, [first.published])
+    november = Node("2026-11", table_shapes, november_truth)
+    second = protect(november, [released], links, SETTINGS)
+    check_published(november, second.published)
+    joint = audit(
+        [released, Node("2026-11", table_shapes, november_truth, [second.published])],
+        links,
+        SETTINGS,
+    )
+    check_ranges(joint)
+    assert any(key[0] == "2026-10" for key in joint) or not any(
+        v is None for cells in first.published.values() for v in cells.values()
+    )
+
+
+def test_a_release_that_cannot_be_protected_is_refused():
+    """A neighbour that published everything around a cell leaves nothing to hide it with."""
+    shape = TableShape("t", ("region", "x"), (("A", "B"), ("p", "q")), (True, True))
+    truth = shape.complete({("A", "p"): 3, ("A", "q"): 40, ("B", "p"): 30, ("B", "q"): 40})
+    # An earlier version published every cell but ("A", "p") (as if made under other rules).
+    earlier = {"t": {c: (None if c == ("A", "p") else round_count(v, 5)) for c, v in truth.items()}}
+    node = Node("2026-10", {"t": shape}, {"t": truth}, [earlier])
+    with pytest.raises(DisclosureRefused) as refused:
+        protect(node, [], [], SETTINGS)
+    assert refused.value.failures[0][0] == ("2026-10", "t", ("A", "p"))
+
+
+def test_national_margin_is_exact_sum_before_rounding():
+    shape = TableShape("t", ("region", "x"), (("A", "B"), ("p",)), (True, False))
+    complete = shape.complete({("A", "p"): 12, ("B", "p"): 12})
+    assert complete[(TOTAL, "p")] == 24
+    assert round_count(24, 5) == 25 and round_count(12, 5) * 2 == 20

@@ -1,0 +1,369 @@
+"""The demo population (``mda demo``): shape, consistency with the workflow, refusal, CLI.
+
+Each backend gets its own fresh database (the generator commits, and drops and rebuilds
+indexes on empty tables), filled once per module with a few hundred households.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+from datetime import UTC, date, datetime
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+from mda.demo import (
+    DEMO_PREFIX,
+    MEASUREMENT_LEVELS,
+    DemoRefused,
+    generate,
+    household_counts,
+    real_trajectories,
+)
+from mda.demo.population import demo_code
+from mda.extensions import make_engine
+from mda.models import (
+    AccessLogEntry,
+    ChecklistItem,
+    Deadline,
+    SafetyMeasurement,
+    Trajectory,
+    TrajectoryEvent,
+    User,
+)
+from mda.services.identifiers import find_identifiers
+from mda.services.trajectories import current_facts, replay_events
+from mda.vocabulary import DeadlineStatus, Role, TrajectoryState
+from tests.conftest import BACKENDS, fresh_postgres_database, migrate
+
+HOUSEHOLDS = 400
+SEED = 11
+NOW = datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
+SINCE = date(2024, 1, 1)
+_counter = iter(range(1, 1000))
+
+
+def _fresh(backend: str, request: pytest.FixtureRequest, tmp_path_factory) -> Engine:
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+        engine = make_engine(f"sqlite:///{path}")
+    else:
+        server = request.getfixturevalue("postgres_server")
+        engine = fresh_postgres_database(server, f"mda_demo_{os.getpid()}_{next(_counter)}")
+    migrate(engine)
+    return engine
+
+
+@pytest.fixture
+def fresh_engine(backend, request, tmp_path_factory):
+    engine = _fresh(backend, request, tmp_path_factory)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def demo_db(request, tmp_path_factory):
+    """A database holding HOUSEHOLDS demo households, and the generator's result."""
+    engine = _fresh(request.param, request, tmp_path_factory)
+    result = generate(engine, households=HOUSEHOLDS, seed=SEED, since=SINCE, now=NOW)
+    yield engine, result
+    engine.dispose()
+
+
+def test_counts_per_region_follow_population(demo_db):
+    engine, result = demo_db
+    assert result.households == HOUSEHOLDS
+    with Session(engine) as session:
+        counts = dict(
+            session.execute(
+                select(Trajectory.region_code, func.count()).group_by(Trajectory.region_code)
+            ).all()
+        )
+    assert counts == {k: v for k, v in household_counts(HOUSEHOLDS).items() if v}
+    assert sum(counts.values()) == HOUSEHOLDS
+    # Rotterdam-Rijnmond (1.3 M inhabitants) gets several times Kop van Noord-Holland's share.
+    assert counts["RRN"] > 5 * counts.get("KNH", 0) > 0
+
+
+def test_measurements_follow_the_impact_monitor(demo_db):
+    engine, _result = demo_db
+    with Session(engine) as session:
+        rows = session.execute(
+            select(
+                SafetyMeasurement.number, SafetyMeasurement.violence_level, func.count()
+            ).group_by(SafetyMeasurement.number, SafetyMeasurement.violence_level)
+        ).all()
+    by_number: dict[int, Counter] = {}
+    for number, level, count in rows:
+        by_number.setdefault(number, Counter())[level.value] = count
+    assert set(by_number) == {1, 2, 3}
+    for number, counts in by_number.items():
+        total = sum(counts.values())
+        assert total >= 30, (number, total)
+        for level, target in zip(
+            ("none", "moderate", "severe"), MEASUREMENT_LEVELS[number], strict=True
+        ):
+            share = counts[level] / total
+            # Four standard errors of a proportion over this many measurements.
+            tolerance = 4 * math.sqrt(target * (1 - target) / total)
+            assert abs(share - target) <= tolerance, (number, level, share, target, total)
+    severe = [by_number[n]["severe"] / sum(by_number[n].values()) for n in (1, 2, 3)]
+    assert severe[0] > severe[2]  # the violence diminishes over the three measurements
+
+
+def test_every_household_replays_to_its_row(demo_db):
+    engine, _result = demo_db
+    with Session(engine) as session:
+        trajectories = session.scalars(select(Trajectory).order_by(Trajectory.id)).all()
+        assert len(trajectories) == HOUSEHOLDS
+        for trajectory in trajectories:
+            replayed = replay_events(session, trajectory).snapshot()
+            assert replayed == current_facts(session, trajectory).snapshot(), trajectory.id
+            seqs = session.scalars(
+                select(TrajectoryEvent.seq)
+                .where(TrajectoryEvent.trajectory_id == trajectory.id)
+                .order_by(TrajectoryEvent.seq)
+            ).all()
+            assert seqs == list(range(1, trajectory.version + 1))
+            assert trajectory.pseudonym == demo_code(trajectory.id)
+            assert trajectory.referred_on <= trajectory.created_at.date()
+
+
+def test_a_realistic_mix_of_states_and_outcomes(demo_db):
+    engine, _result = demo_db
+    with Session(engine) as session:
+        trajectories = session.scalars(select(Trajectory)).all()
+        states = Counter(t.state for t in trajectories)
+        reasons = Counter(t.closure_reason.value for t in trajectories if t.closure_reason)
+        sources = Counter(t.referral_source.value for t in trajectories)
+        deadlines = Counter(
+            session.execute(select(Deadline.status, func.count()).group_by(Deadline.status)).all()
+        )
+        late_met = session.scalar(
+            select(func.count())
+            .select_from(Deadline)
+            .where(Deadline.status == DeadlineStatus.MET, Deadline.closed_at > Deadline.due_at)
+        )
+        overdue_open = session.scalar(
+            select(func.count())
+            .select_from(Deadline)
+            .where(Deadline.status == DeadlineStatus.OPEN, Deadline.due_at < NOW)
+        )
+    assert len(states) >= 6
+    assert {"goals_met", "not_eligible", "household_withdrew", "stepped_down"} <= set(reasons)
+    assert sources["veilig_thuis"] > sources["public_prosecutor"]
+    assert sum(t.relapses for t in trajectories) > 0
+    assert sum(t.reentries for t in trajectories) > 0
+    assert {status for status, _count in deadlines} >= {
+        DeadlineStatus.OPEN,
+        DeadlineStatus.MET,
+        DeadlineStatus.CANCELLED,
+    }
+    assert late_met and overdue_open
+    assert all(t.created_at <= NOW and t.updated_at <= NOW for t in trajectories)
+
+
+def test_deadlines_are_consistent(demo_db):
+    engine, _result = demo_db
+    with Session(engine) as session:
+        doubled = session.execute(
+            select(Deadline.trajectory_id, Deadline.kind)
+            .where(Deadline.status == DeadlineStatus.OPEN)
+            .group_by(Deadline.trajectory_id, Deadline.kind)
+            .having(func.count() > 1)
+        ).all()
+        assert doubled == []
+        closed_without_moment = session.scalar(
+            select(func.count())
+            .select_from(Deadline)
+            .where(Deadline.status != DeadlineStatus.OPEN, Deadline.closed_at.is_(None))
+        )
+        assert closed_without_moment == 0
+        open_on_closed = session.scalar(
+            select(func.count())
+            .select_from(Deadline)
+            .join(Trajectory, Trajectory.id == Deadline.trajectory_id)
+            .where(
+                Deadline.status == DeadlineStatus.OPEN, Trajectory.state == TrajectoryState.CLOSED
+            )
+        )
+        assert open_on_closed == 0
+        for trajectory in session.scalars(select(Trajectory)):
+            open_rows = session.execute(
+                select(Deadline.due_at, Deadline.kind, Deadline.region_code).where(
+                    Deadline.trajectory_id == trajectory.id,
+                    Deadline.status == DeadlineStatus.OPEN,
+                )
+            ).all()
+            assert all(region == trajectory.region_code for _d, _k, region in open_rows)
+            earliest = min(((d, k.value) for d, k, _r in open_rows), default=None)
+            if earliest is None:
+                assert trajectory.next_due_at is None and trajectory.next_due_kind is None
+            else:
+                assert (trajectory.next_due_at, trajectory.next_due_kind.value) == earliest
+
+
+def test_access_log_matches_the_events(demo_db):
+    engine, _result = demo_db
+    with Session(engine) as session:
+        events = session.scalar(select(func.count()).select_from(TrajectoryEvent))
+        logged = session.scalar(
+            select(func.count())
+            .select_from(AccessLogEntry)
+            .where(AccessLogEntry.object_type == "trajectory")
+        )
+        assert events == logged
+        created = session.scalar(
+            select(func.count())
+            .select_from(AccessLogEntry)
+            .where(AccessLogEntry.object_type == "trajectory", AccessLogEntry.action == "create")
+        )
+        assert created == HOUSEHOLDS
+        # The coordinators who acted are coordinators of the trajectory's region.
+        pairs = session.execute(
+            select(User.role, Trajectory.region_code, User.id)
+            .join(Trajectory, Trajectory.coordinator_id == User.id)
+            .distinct()
+        ).all()
+        users = {u.id: u for u in session.scalars(select(User))}
+        for role, region, user_id in pairs:
+            assert role is Role.COORDINATOR and region in users[user_id].region_codes
+
+
+def test_no_identifier_like_text(demo_db):
+    engine, _result = demo_db
+    with Session(engine) as session:
+        texts = [
+            *session.scalars(select(TrajectoryEvent.reason).where(TrajectoryEvent.reason.isnot(None))),
+            *session.scalars(select(Trajectory.referred_back_to).where(Trajectory.referred_back_to.isnot(None))),
+            *session.scalars(select(Deadline.note).where(Deadline.note.isnot(None))),
+        ]  # fmt: skip
+    assert texts
+    assert all(not find_identifiers(value) for value in set(texts))
+
+
+def test_sequences_continue_after_the_demo(demo_db):
+    engine, _result = demo_db
+    with engine.begin() as connection:
+        top = connection.scalar(select(func.max(Deadline.id)))
+        if connection.dialect.name == "postgresql":
+            following = connection.scalar(
+                text("SELECT nextval(pg_get_serial_sequence('deadlines', 'id'))")
+            )
+            assert following > top
+
+
+def test_refuses_real_trajectories_unless_forced(fresh_engine):
+    engine = fresh_engine
+    with engine.begin() as connection:
+        region = "UTR"
+        connection.execute(
+            Trajectory.__table__.insert().values(
+                pseudonym_hash="a" * 64,
+                pseudonym="K7QM-3XZP-A2RT",
+                key_version=1,
+                region_code=region,
+                state="referred",
+                version=1,
+                referral_source="police",
+                violence_types=["partner_violence"],
+                children="0",
+                referred_on=date(2026, 11, 2),
+                created_at=datetime(2026, 11, 2, 10, tzinfo=UTC),
+                state_entered_at=datetime(2026, 11, 2, 10, tzinfo=UTC),
+                updated_at=datetime(2026, 11, 2, 10, tzinfo=UTC),
+                reentries=0,
+                relapses=0,
+            )
+        )
+    with pytest.raises(DemoRefused, match="1 real"):
+        generate(engine, households=20, seed=1, now=NOW)
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Trajectory)) == 1
+        assert real_trajectories(session) == 1
+    result = generate(engine, households=20, seed=1, now=NOW, force=True)
+    assert result.households == 20
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Trajectory)) == 21
+        demo = session.scalars(
+            select(Trajectory).where(Trajectory.pseudonym.startswith(DEMO_PREFIX))
+        ).all()
+        assert len(demo) == 20
+        for trajectory in demo:
+            assert replay_events(session, trajectory).snapshot() == (
+                current_facts(session, trajectory).snapshot()
+            )
+
+
+def test_more_demo_data_needs_no_force_and_is_deterministic(fresh_engine, tmp_path):
+    engine = fresh_engine
+    first = generate(engine, households=60, seed=5, since=SINCE, now=NOW)
+    snapshot = _dump(engine)
+    second = generate(engine, households=10, seed=6, since=SINCE, now=NOW)
+    assert second.households == 10
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Trajectory)) == 70
+    assert first.rows["trajectories"] == 60
+
+    # The same seed on a fresh database gives the same rows (SQLite's, whatever the backend).
+    again = make_engine(f"sqlite:///{tmp_path / 'again.sqlite'}")
+    try:
+        migrate(again)
+        generate(again, households=60, seed=5, since=SINCE, now=NOW)
+        assert _dump(again) == snapshot
+    finally:
+        again.dispose()
+
+
+def _rows(session: Session, model, order, where=None):
+    query = select(model).order_by(*order)
+    if where is not None:
+        query = query.where(where)
+    columns = [c.key for c in model.__table__.columns if c.key not in ("session_token",)]
+    return [tuple(str(getattr(row, key)) for key in columns) for row in session.scalars(query)]
+
+
+def _dump(engine: Engine):
+    with Session(engine) as session:
+        return (
+            _rows(session, Trajectory, [Trajectory.id]),
+            _rows(session, TrajectoryEvent, [TrajectoryEvent.id]),
+            _rows(session, Deadline, [Deadline.id]),
+            _rows(session, SafetyMeasurement, [SafetyMeasurement.id]),
+            _rows(session, ChecklistItem, [ChecklistItem.trajectory_id, ChecklistItem.key]),
+            _rows(
+                session,
+                AccessLogEntry,
+                [AccessLogEntry.id],
+                AccessLogEntry.object_type == "trajectory",
+            ),
+        )
+
+
+def test_cli_demo_command(tmp_path, monkeypatch):
+    from mda.cli import cli
+
+    for key in ("MDA_ENV", "MDA_DATABASE_URL", "MDA_BROKER_URL", "MDA_SECRET_KEY",
+                "MDA_PSEUDONYM_KEY", "MDA_RESULT_BACKEND"):  # fmt: skip
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("MDA_INSTANCE_PATH", str(tmp_path / "instance"))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    result = runner.invoke(
+        cli, ["demo", "--households", "30", "--seed", "3", "--since", "2025-01-01"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "30 demo households registered from 2025-01-01" in result.output
+    engine = make_engine(f"sqlite:///{tmp_path / 'instance' / 'mda.sqlite'}")
+    try:
+        with Session(engine) as session:
+            assert session.scalar(select(func.count()).select_from(Trajectory)) == 30
+            assert real_trajectories(session) == 0
+    finally:
+        engine.dispose()
+    again = runner.invoke(cli, ["demo", "--households", "5"])
+    assert again.exit_code == 0, again.output
