@@ -249,30 +249,38 @@ def drive_floor(backend: Backend, count: int) -> tuple[Timer, int]:
     return timer, steps
 
 
+def run(backend: Backend, trajectories: int = 100) -> list[dict[str, object]]:
+    """W1 on one (fresh, migrated) backend: its row of figures."""
+    floor, floor_steps = drive_floor(backend, trajectories)
+    service, service_steps = drive_services(backend, trajectories)
+    return [
+        {
+            "backend": backend.name,
+            "trajectories": trajectories,
+            "steps": service_steps,
+            "service steps/s": service_steps / service.total,
+            "floor steps/s": floor_steps / floor.total,
+            "service p50 ms": service.median * 1000,
+            "service p95 ms": service.percentile(95) * 1000,
+            "floor p50 ms": floor.median * 1000,
+            "ratio service/floor": service.total / floor.total,
+        }
+    ]
+
+
+TITLE = "W1 transitions (whole workflow, one transaction per step)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trajectories", type=int, default=100)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     args = parser.parse_args()
-    rows = []
+    rows: list[dict[str, object]] = []
     with backends(args.backends) as made:
         for backend in made:
-            floor, floor_steps = drive_floor(backend, args.trajectories)
-            service, service_steps = drive_services(backend, args.trajectories)
-            rows.append(
-                {
-                    "backend": backend.name,
-                    "trajectories": args.trajectories,
-                    "steps": service_steps,
-                    "service steps/s": service_steps / service.total,
-                    "floor steps/s": floor_steps / floor.total,
-                    "service p50 ms": service.median * 1000,
-                    "service p95 ms": service.percentile(95) * 1000,
-                    "floor p50 ms": floor.median * 1000,
-                    "ratio service/floor": service.total / floor.total,
-                }
-            )
-    report("W1 transitions (whole workflow, one transaction per step)", rows)
+            rows += run(backend, args.trajectories)
+    report(TITLE, rows)
 
 
 if __name__ == "__main__":

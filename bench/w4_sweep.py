@@ -300,70 +300,86 @@ def claim_plan(backend: Backend) -> str:
         return " | ".join(str(r[-1]) for r in rows)
 
 
+def run(
+    backend: Backend, due: int = 1000, future: list[int] | None = None
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """W4 on one (fresh, migrated) backend: its throughput row and its flat-cost rows."""
+    future = future if future is not None else [10_000, 100_000]
+    throughput: list[dict[str, object]] = []
+    flat: list[dict[str, object]] = []
+    coordinator = _people(backend)
+    due_ids = _trajectories(backend, due, coordinator, "D")
+    _deadlines(backend, due_ids, due=True)
+
+    floor_s, floor_n = floor(backend, coordinator)
+    _reset(backend)
+    sweep_s, claimed, ids = service(backend)
+    mailer = CountingMailer()
+    deliver_s, sent = deliver_all(backend, ids, mailer)
+    # Everything again: a third sweep finds nothing, each task run twice sends nothing.
+    _again, again_claimed, _ids = service(backend, workers=1)
+    deliver_all(backend, ids, mailer)
+    throughput.append(
+        {
+            "backend": backend.name,
+            "due": due,
+            "swept/s (2 sweeps)": claimed / sweep_s,
+            "floor/s": floor_n / floor_s,
+            "ratio sweep/floor": sweep_s / floor_s * floor_n / max(claimed, 1),
+            "e-mails delivered/s": sent / deliver_s if deliver_s else 0.0,
+            "claimed": claimed,
+            "claimed again": again_claimed,
+            "sent": sent,
+            "duplicates": duplicates(backend, mailer),
+        }
+    )
+    # Flat cost: the due rows are done; add future ones step by step.
+    have = 0
+    for step, size in enumerate(sorted(future)):
+        per = len(KINDS)
+        new = -(-(size - have) // per)
+        tids = _trajectories(backend, new, coordinator, f"F{step}-")
+        _deadlines(backend, tids, due=False, per=per)
+        have += new * per
+        _settle(backend)
+        timer = idle_sweep_ms(backend)
+        plan = claim_plan(backend)
+        flat.append(
+            {
+                "backend": backend.name,
+                "future deadlines": have,
+                "idle sweep p50 ms": timer.median * 1000,
+                "idle sweep p95 ms": timer.percentile(95) * 1000,
+                "uses ix_deadlines_sweep": "ix_deadlines_sweep" in plan,
+                "plan": plan[:90],
+            }
+        )
+    with _session(backend) as session:
+        session.execute(text("DELETE FROM sweep_runs"))
+        session.commit()
+        assert session.scalar(select(func.count()).select_from(SweepRun)) == 0
+    return throughput, flat
+
+
+THROUGHPUT_TITLE = "W4 reminders: swept and delivered per second, duplicates (must be 0)"
+FLAT_TITLE = "W4 reminders: a sweep with nothing due, as future deadlines grow (must stay flat)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--due", type=int, default=1000)
     parser.add_argument("--future", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     args = parser.parse_args()
-    throughput, flat = [], []
+    throughput: list[dict[str, object]] = []
+    flat: list[dict[str, object]] = []
     with backends(args.backends) as made:
         for backend in made:
-            coordinator = _people(backend)
-            due_ids = _trajectories(backend, args.due, coordinator, "D")
-            _deadlines(backend, due_ids, due=True)
-
-            floor_s, floor_n = floor(backend, coordinator)
-            _reset(backend)
-            sweep_s, claimed, ids = service(backend)
-            mailer = CountingMailer()
-            deliver_s, sent = deliver_all(backend, ids, mailer)
-            # Everything again: a third sweep finds nothing, each task run twice sends nothing.
-            _again, again_claimed, _ids = service(backend, workers=1)
-            deliver_all(backend, ids, mailer)
-            throughput.append(
-                {
-                    "backend": backend.name,
-                    "due": args.due,
-                    "swept/s (2 sweeps)": claimed / sweep_s,
-                    "floor/s": floor_n / floor_s,
-                    "ratio sweep/floor": sweep_s / floor_s * floor_n / max(claimed, 1),
-                    "e-mails delivered/s": sent / deliver_s if deliver_s else 0.0,
-                    "claimed": claimed,
-                    "claimed again": again_claimed,
-                    "sent": sent,
-                    "duplicates": duplicates(backend, mailer),
-                }
-            )
-            # Flat cost: the due rows are done; add future ones step by step.
-            have = 0
-            for step, size in enumerate(sorted(args.future)):
-                per = len(KINDS)
-                new = -(-(size - have) // per)
-                tids = _trajectories(backend, new, coordinator, f"F{step}-")
-                _deadlines(backend, tids, due=False, per=per)
-                have += new * per
-                _settle(backend)
-                timer = idle_sweep_ms(backend)
-                plan = claim_plan(backend)
-                flat.append(
-                    {
-                        "backend": backend.name,
-                        "future deadlines": have,
-                        "idle sweep p50 ms": timer.median * 1000,
-                        "idle sweep p95 ms": timer.percentile(95) * 1000,
-                        "uses ix_deadlines_sweep": "ix_deadlines_sweep" in plan,
-                        "plan": plan[:90],
-                    }
-                )
-            with _session(backend) as session:
-                session.execute(text("DELETE FROM sweep_runs"))
-                session.commit()
-                assert session.scalar(select(func.count()).select_from(SweepRun)) == 0
-    report("W4 reminders: swept and delivered per second, duplicates (must be 0)", throughput)
-    report(
-        "W4 reminders: a sweep with nothing due, as future deadlines grow (must stay flat)", flat
-    )
+            more, rows = run(backend, args.due, args.future)
+            throughput += more
+            flat += rows
+    report(THROUGHPUT_TITLE, throughput)
+    report(FLAT_TITLE, flat)
     if any(row["duplicates"] for row in throughput):
         raise SystemExit("duplicates found")
 

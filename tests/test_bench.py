@@ -27,3 +27,20 @@ def test_w1_runs_on_both_backends() -> None:
     table = result.stdout.split("== W1 transitions", 1)[-1]
     for backend in ("sqlite", "postgresql"):
         assert any(line.startswith(backend) for line in table.splitlines()), result.stdout
+
+
+def test_suite_runner_runs_w3_quick_on_both_backends() -> None:
+    """``python -m bench --only w2 w3 --quick``: the web benchmark end to end, W2 as not built."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--only", "w2", "w3", "--quick"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "W2: not built" in result.stdout
+    table = result.stdout.split("== W3 web", 1)[-1].split("== Summary", 1)[0]
+    for backend in ("sqlite", "postgresql"):
+        rows = [line for line in table.splitlines() if line.startswith(backend)]
+        for what in ("api read", "api list", "worklist page", "floor (worklist SQL)"):
+            assert any(what in line for line in rows), result.stdout
+    summary = result.stdout.split("== Summary", 1)[-1]
+    assert "W3 worklist page" in summary, result.stdout

@@ -29,6 +29,9 @@ def register_blueprints(app: Flask) -> None:
     from mda.web.notifications import bp as notifications_bp
 
     app.register_blueprint(notifications_bp)
+    from mda.web.dashboards import bp as dashboards_bp
+
+    app.register_blueprint(dashboards_bp)
     security.init_app(app)
     i18n.init_app(app)
 

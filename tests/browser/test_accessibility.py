@@ -524,6 +524,21 @@ CASES: list[Case] = [
         h("Reminder health"),
         lambda v: v.goto("/notifications/health"),
     ),
+    # Dashboards (the manager's with its charts; the programme's before a release is made).
+    Case(
+        "region-dashboard",
+        GET("dashboards.region"),
+        MANAGER,
+        lambda v: re.compile("^" + re.escape(v.t("Dashboard %(region)s") % {"region": "Utrecht"})),
+        lambda v: v.goto("/dashboard/region/UTR"),
+    ),
+    Case(
+        "programme-figures",
+        GET("dashboards.programme"),
+        PROGRAMME,
+        h("Figures"),
+        lambda v: v.goto("/dashboard/programme"),
+    ),
     # Errors.
     Case("403", (), COORD, lambda v: f"403 · {v.t('No access')}", _forbidden),
     Case("404", (), ADMIN, lambda v: f"404 · {v.t('Not found')}", _not_found),

@@ -79,6 +79,12 @@ def _trajectory(state: S) -> Callable[[Session, Any], Any]:
     return prepare
 
 
+def _suspended(session: Session, coordinator: Any) -> Any:
+    act, trajectory_id = _trajectory(S.REFERRED)(session, coordinator)
+    svc.suspend(session, act, trajectory_id, "gezin tijdelijk uit beeld")
+    return act, trajectory_id
+
+
 def _trajectory_written(session: Session, ctx: Any) -> tuple:
     _act, trajectory_id = ctx
     trajectory = session.get(Trajectory, trajectory_id, populate_existing=True)
@@ -178,6 +184,14 @@ FIELDS = [
         _coordinator,
         _trajectory(S.REFERRED),
         lambda session, ctx, text: svc.suspend(session, ctx[0], ctx[1], text),
+        _trajectory_written,
+    ),
+    Field(
+        "resumption reason",
+        "reason",
+        _coordinator,
+        _suspended,
+        lambda session, ctx, text: svc.resume(session, ctx[0], ctx[1], reason=text),
         _trajectory_written,
     ),
     Field("region status reason", "reason", _manager, _as_is, _region_write, _region_written),

@@ -11,7 +11,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import event, select
 
-from mda.models import Deadline, DeadlineRule, Trajectory, utcnow
+from mda.models import Deadline, DeadlineRule, Trajectory, TrajectoryEvent, utcnow
 from mda.services import trajectories as svc
 from mda.services.clock import today_nl
 from mda.services.errors import TransitionRefused
@@ -300,3 +300,17 @@ def test_trajectory_change_checks_the_version_and_needs_one_event(session, coord
         with pytest.raises(RuntimeError, match="one event"):
             change.record("coordinator")
     assert session.get(Trajectory, trajectory.id).version == 2
+
+
+def test_resume_keeps_its_reason_in_the_event(session):
+    coordinator = factories.user(session)
+    act = factories.actor(coordinator)
+    trajectory = factories.trajectory(session, coordinator)
+    svc.suspend(session, act, trajectory.id, "gezin tijdelijk uit beeld")
+    svc.resume(session, act, trajectory.id, reason="  gezin weer bereikbaar ")
+    event = session.scalars(
+        select(TrajectoryEvent)
+        .where(TrajectoryEvent.trajectory_id == trajectory.id)
+        .order_by(TrajectoryEvent.seq.desc())
+    ).first()
+    assert (event.kind, event.reason) == ("resumed", "gezin weer bereikbaar")

@@ -118,6 +118,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("notifications.settings", "GET"): statuses(302, 200),
     ("notifications.settings", "POST"): statuses(302),
     ("notifications.health", "GET"): statuses(302, 403, manager=200, admin=200),
+    # Dashboards: a region's exact figures for its managers, released figures for the programme.
+    ("dashboards.region", "GET"): only(MGR),
+    ("dashboards.programme", "GET"): only(PROG),
 }
 
 # Form data for routes where an empty post says nothing useful.

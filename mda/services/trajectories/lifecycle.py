@@ -49,13 +49,23 @@ def suspend(
 
 
 def resume(
-    session: Session, actor: Actor, trajectory_id: int, *, expected_version: int | None = None
+    session: Session,
+    actor: Actor,
+    trajectory_id: int,
+    *,
+    expected_version: int | None = None,
+    reason: str | None = None,
 ) -> Trajectory:
-    """Resume a suspended trajectory; its open deadlines move by the time it was suspended."""
+    """Resume a suspended trajectory; its open deadlines move by the time it was suspended.
+
+    ``reason`` (optional) says why it goes on, kept in the event like a suspension's.
+    """
     with trajectory_change(
         session, actor, trajectory_id, expected_version=expected_version, what="resume"
     ) as change:
         trajectory = change.trajectory
+        reason = (reason or "").strip() or None
+        check_free_text({"reason": reason})
         if trajectory.suspended_at is None:
             raise change.refuse(
                 "resume", [msg("the trajectory is not suspended")], msg("Resuming the trajectory")
@@ -64,7 +74,11 @@ def resume(
         deadline_rows.shift(session, trajectory, suspended_for, change.now)
         trajectory.suspended_at = None
         trajectory.suspension_reason = None
-        change.record("resumed", data={"suspended_seconds": int(suspended_for.total_seconds())})
+        change.record(
+            "resumed",
+            reason=reason,
+            data={"suspended_seconds": int(suspended_for.total_seconds())},
+        )
     return trajectory
 
 

@@ -144,6 +144,10 @@ class DeadlineForm(VersionForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
 
 
+class ResumeForm(VersionForm):
+    reason = TextAreaField(_l("Reason for resuming (optional)"), validators=[Length(max=2000)])
+
+
 class SuspendForm(VersionForm):
     reason = TextAreaField(
         _l("Reason for suspending"), validators=[DataRequired(), Length(max=2000)]

@@ -41,10 +41,10 @@ from mda.web.trajectories.forms import (
     MeasurementForm,
     RegisterForm,
     ReopenForm,
+    ResumeForm,
     SuspendForm,
     TransferForm,
     TriggerForm,
-    VersionForm,
     field_errors,
     options,
 )
@@ -424,11 +424,15 @@ def suspend(trajectory_id: int) -> Any:
 
 @bp.post("/<int:trajectory_id>/resume")
 def resume(trajectory_id: int) -> Any:
-    form = VersionForm()
+    form = ResumeForm()
 
     def call() -> Any:
         return trajectory_service.resume(
-            db.session, current_actor(), trajectory_id, expected_version=form.version.data
+            db.session,
+            current_actor(),
+            trajectory_id,
+            expected_version=form.version.data,
+            reason=form.reason.data,
         )
 
     return _change(trajectory_id, "resume", form, call, _("The trajectory is resumed."), "manage")

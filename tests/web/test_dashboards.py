@@ -1,0 +1,223 @@
+"""Dashboards (issue 12): a manager's own region in exact figures, the programme's released
+figures, and the server-drawn SVG charts with a table beside each."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from mda.models import StatsRelease
+from mda.services.settings import Settings
+from mda.stats.disclosure import TOTAL
+from mda.stats.tables import COUNT_TABLES, shapes
+from mda.vocabulary import PeriodType, Role, TrajectoryState
+from tests.services.steps import drive
+from tests.support import factories
+from tests.web.conftest import sign_in
+
+NOW = datetime(2026, 11, 18, 10, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Settings, "now", lambda self: NOW)
+
+
+def _client(app: Any, user: Any, lang: str = "en") -> Any:
+    client = app.test_client()
+    assert sign_in(client, user.username).status_code == 302
+    client.post("/language", data={"lang": lang, "next": "/"})
+    return client
+
+
+def _text(response: Any) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def _table(page: str, caption: str) -> str:
+    """The ``<table>`` whose caption starts with ``caption``."""
+    for table in re.findall(r"<table>.*?</table>", page, re.S):
+        found = re.search(r"<caption>(.*?)</caption>", table, re.S)
+        if found and found.group(1).strip().startswith(caption):
+            return table
+    raise AssertionError(f"no table {caption!r}")
+
+
+def _row(table: str, header: str) -> list[str]:
+    for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+        cells = [
+            re.sub(r"<[^>]+>", "", c).strip()
+            for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+        ]
+        if cells and cells[0] == header:
+            return cells
+    raise AssertionError(f"no row {header!r}")
+
+
+def _assert_charts_accessible(page: str, count: int) -> None:
+    charts = re.findall(r"<svg\b.*?</svg>", page, re.S)
+    assert len(charts) == count
+    for chart in charts:
+        assert 'role="img"' in chart
+        assert re.search(r"<title id=\"[^\"]+\">[^<]+</title>", chart)
+        assert re.search(r"<desc id=\"[^\"]+\">[^<]+</desc>", chart)
+        assert "style" not in chart and "<script" not in chart
+    # A table beside every chart: each chart-pair holds an SVG and a table with a caption.
+    pairs = re.findall(r'<div class="chart-pair[^"]*">(.*?)</table>', page, re.S)
+    assert len(pairs) == count
+    for pair in pairs:
+        assert "<svg" in pair and "<caption>" in pair and 'scope="col"' in pair
+        assert 'scope="row"' in pair
+
+
+def test_the_manager_sees_their_regions_exact_figures(app, session, clock):
+    manager = factories.user(session, Role.MANAGER)
+    coordinator = factories.user(session, Role.COORDINATOR)
+    act = factories.actor(coordinator)
+    for _ in range(3):
+        factories.trajectory(session, coordinator)
+    screening = factories.trajectory(session, coordinator)
+    drive(session, act, screening, TrajectoryState.SCREENING)
+    # Another region's trajectory is not counted.
+    factories.trajectory(session, factories.user(session, Role.COORDINATOR, ["GRO"]), region="GRO")
+
+    client = _client(app, manager)
+    response = client.get("/dashboard/region/UTR")
+    assert response.status_code == 200
+    page = _text(response)
+    flows = _table(page, "Inflow and outflow per month")
+    assert _row(flows, "Nov 2026") == ["Nov 2026", "4", "0"]
+    assert _row(flows, "Total")[1:] == ["4", "0"]
+    states = _table(page, "Trajectories per state now")
+    assert _row(states, "Referred")[2] == "3"
+    assert _row(states, "Screening of the MDA++ criteria")[2] == "1"
+    assert _row(states, "Total")[2] == "4"
+    phases = _table(page, "Trajectories per phase now")
+    assert _row(phases, "Intake")[1] == "4"
+    # The intake phase has not been left: no lead time yet.
+    assert "No trajectory has left a phase" in page
+    assert "Overdue deadlines now" in page
+    # Counts only: no pseudonym, no reference, no link to a trajectory.
+    assert "VT-" not in page and "/trajectories/" not in page
+    _assert_charts_accessible(page, 3)
+    # The nav leads there; the Dutch page is Dutch.
+    assert 'href="/dashboard/region/UTR"' in page
+    dutch = _text(_client(app, manager, "nl").get("/dashboard/region/UTR"))
+    assert "Instroom" in dutch and "Trajecten per fase nu" in dutch
+
+
+@pytest.mark.parametrize(
+    ("role", "regions"),
+    [
+        (Role.MANAGER, ["GRO"]),
+        (Role.COORDINATOR, ["UTR"]),
+        (Role.ADMIN, []),
+        (Role.AUDITOR, []),
+        (Role.PROGRAMME, []),
+    ],
+)
+def test_only_the_regions_managers_see_its_dashboard(app, session, clock, role, regions):
+    user = factories.user(session, role, regions)
+    assert _client(app, user).get("/dashboard/region/UTR").status_code == 403
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.COORDINATOR, Role.ADMIN, Role.AUDITOR])
+def test_only_the_programme_sees_the_released_figures(app, session, role):
+    user = factories.user(session, role)
+    assert _client(app, user).get("/dashboard/programme").status_code == 403
+
+
+def _release(session: Any, period: str, version: int, values: dict[str, dict[Any, Any]]) -> None:
+    """A stored release with the given published cells (0 elsewhere)."""
+    regions = ["GRO", "UTR"]
+    tables = []
+    for spec in COUNT_TABLES:
+        shape = shapes(regions)[spec.name]
+        given = values.get(spec.name, {})
+        cells = []
+        for coords in shape.cells():
+            value = given.get(coords, 0)
+            cell: dict[str, Any] = {
+                "coords": dict(zip(shape.dimensions, coords, strict=True)),
+                "value": value,
+            }
+            if value is None:
+                cell["status"] = "suppressed"
+            cells.append(cell)
+        tables.append(
+            {
+                "name": spec.name,
+                "title": spec.title,
+                "kind": "count",
+                "dimensions": list(shape.dimensions),
+                "cells": cells,
+            }
+        )
+    session.add(
+        StatsRelease(
+            period=period,
+            period_type=PeriodType.MONTH,
+            version=version,
+            threshold=10,
+            rounding_base=5,
+            protection=10,
+            settings={"threshold": 10, "rounding_base": 5},
+            data_checksum="0" * 64,
+            checksum=f"{version}" * 64,
+            content={"period": period, "version": version, "tables": tables},
+            audit={},
+        )
+    )
+    session.flush()
+
+
+def test_the_programme_sees_the_latest_release_with_suppressed_cells_as_a_dash(app, session):
+    inflow = {
+        ("UTR", TOTAL): 35,
+        ("GRO", TOTAL): None,
+        (TOTAL, TOTAL): 40,
+    }
+    _release(session, "2026-10", 1, {"inflow_by_source": {("UTR", TOTAL): 999}})
+    _release(
+        session,
+        "2026-10",
+        2,
+        {
+            "inflow_by_source": inflow,
+            "active_by_state": {("UTR", TOTAL): 120, (TOTAL, TOTAL): 250},
+            "outcome_by_measurement": {
+                (TOTAL, "1", "none"): 20,
+                (TOTAL, "1", "severe"): None,
+                (TOTAL, "1", TOTAL): 45,
+            },
+        },
+    )
+    programme = factories.user(session, Role.PROGRAMME)
+    client = _client(app, programme)
+    response = client.get("/dashboard/programme")
+    assert response.status_code == 200
+    page = _text(response)
+    regions = _table(page, "Inflow and active trajectories per region")
+    utr = _row(regions, next(n for n in re.findall(r">([^<>]*\(UTR\))<", regions)))
+    assert utr[1:] == ["35", "120"]
+    gro = _row(regions, next(n for n in re.findall(r">([^<>]*\(GRO\))<", regions)))
+    assert gro[1].startswith("—") and "not published" in gro[1]
+    assert _row(regions, "National")[1:] == ["40", "250"]
+    # Only the latest version of the period: the first version's figure is not shown.
+    assert "999" not in page
+    outcome = _table(page, "Households by violence level per measurement")
+    first = _row(outcome, "Measurement 1")
+    assert first[1] == "20" and first[-2].startswith("—") and first[-1] == "45"
+    assert "A dash (—) is a figure that was not published" in page
+    _assert_charts_accessible(page, 2)
+    assert 'href="/dashboard/programme"' in page
+
+
+def test_the_programme_page_without_a_release(app, session):
+    programme = factories.user(session, Role.PROGRAMME)
+    page = _text(_client(app, programme).get("/dashboard/programme"))
+    assert "No statistics have been released yet" in page
