@@ -84,12 +84,25 @@ def _env(instance: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _create_coordinator(env: dict[str, str], name: str) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "mda", "user", "create", name, "--role", "coordinator",
-         "--region", REGION, "--password-stdin"],
-        env=env, input=PASSWORD + "\n", text=True, check=True, capture_output=True, timeout=120,
+# One process creates every coordinator through the CLI's own command (``mda user create``):
+# a process per user would spend most of the test starting Python.
+_CREATE_USERS = f"""
+import sys
+from mda.cli import cli
+for name in sys.argv[1:]:
+    cli.main(["user", "create", name, "--role", "coordinator", "--region", "{REGION}",
+              "--password-stdin"], prog_name="mda", standalone_mode=False)
+"""
+
+
+def _create_coordinators(env: dict[str, str], names: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _CREATE_USERS, *names],
+        env=env, input=(PASSWORD + "\n") * len(names), text=True, capture_output=True,
+        timeout=300, check=False,
     )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("Created coordinator") == len(names), result.stdout
 
 
 def _start(argv: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
@@ -114,8 +127,7 @@ def sqlite_server(tmp_path: Path) -> Iterator[Server]:
     """``mda run`` as a newcomer starts it: web, worker and beat on one SQLite file."""
     instance = tmp_path / "instance"
     env = _env(instance)
-    for number in range(CLIENTS):
-        _create_coordinator(env, f"coordinator{number}")
+    _create_coordinators(env, [f"coordinator{number}" for number in range(CLIENTS)])
     port = free_port()
     log = tmp_path / "mda-run.log"
     proc = _start([sys.executable, "-m", "mda", "run", "--port", str(port)], env, log)
@@ -134,8 +146,7 @@ def postgresql_server(tmp_path: Path, postgres_server: Any) -> Iterator[Server]:
     url = url_of(engine)
     engine.dispose()
     env = _env(tmp_path / "instance", MDA_DATABASE_URL=url, MDA_AUTO_UPGRADE="true")
-    for number in range(CLIENTS):
-        _create_coordinator(env, f"coordinator{number}")
+    _create_coordinators(env, [f"coordinator{number}" for number in range(CLIENTS)])
     port = free_port()
     log = tmp_path / "gunicorn.log"
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
