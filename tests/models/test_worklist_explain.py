@@ -1,11 +1,11 @@
-"""The worklist's SQL is served by its indexes on PostgreSQL, not by scanning the tables.
+"""The worklist, the trajectory read and the sweep are served by indexes on PostgreSQL.
 
 A database of its own gets 20,000 trajectories in each of eight regions (a tenth closed, some
-without an open deadline), their deadlines, and ``ANALYZE``. The statements the
-worklist service really issues (captured as they go to the driver, with their parameters) are
-then EXPLAINed: no ``Seq Scan`` on trajectories or deadlines, and the page is read from
-``ix_trajectories_worklist`` in its order, the pseudonym search from the pseudonym's unique
-index. Dropping either index makes this test fail.
+without an open deadline), their deadlines, events, checklist items, measurements and
+access-log rows, and ``ANALYZE``. The statements the services really issue (captured as they
+go to the driver, with their parameters) are then EXPLAINed: no ``Seq Scan`` on any of those
+tables. The worklist page is read from ``ix_trajectories_worklist`` in its order, the pseudonym
+search from the pseudonym's unique index; dropping either index makes these tests fail.
 """
 
 from __future__ import annotations
@@ -70,9 +70,55 @@ FROM trajectories WHERE next_due_at IS NULL
 """
 
 
+# Two events, two checklist items and (for a third) a measurement per trajectory, and an
+# access-log row per event: the tables a trajectory read and a step touch.
+HISTORY = [
+    """
+    INSERT INTO trajectory_events (trajectory_id, seq, at, kind, trigger, from_state,
+        to_state, data)
+    SELECT id, seq, created_at, 'transition', 'register', NULL, 'referred', '{}'
+    FROM trajectories, generate_series(1, 2) AS seq
+    """,
+    """
+    INSERT INTO checklist_items (trajectory_id, key, done, updated_at)
+    SELECT id, key, true, created_at
+    FROM trajectories, unnest(ARRAY['acute_danger', 'multiple_life_domains']) AS key
+    """,
+    """
+    INSERT INTO safety_measurements (trajectory_id, number, measured_on, violence_level,
+        recorded_at)
+    SELECT id, 1, referred_on, 'severe', created_at FROM trajectories WHERE id % 3 = 0
+    """,
+    """
+    INSERT INTO access_log (at, action, object_type, object_id, trajectory_id, channel,
+        details)
+    SELECT at, 'change', 'trajectory', trajectory_id::text, trajectory_id, 'web', '{}'
+    FROM trajectory_events
+    """,
+]
+# Tables a trajectory read, a step or the sweep must never read whole.
+BIG_TABLES = (
+    "trajectories",
+    "deadlines",
+    "trajectory_events",
+    "checklist_items",
+    "safety_measurements",
+    "access_log",
+)
+
+
 @pytest.fixture(scope="module")
 def big_engine(postgres_server) -> Iterator[Engine]:
     engine = fresh_postgres_database(postgres_server, "mda_worklist_explain")
+    try:
+        fill(engine)
+        yield engine
+    finally:
+        # Also when filling fails: a pool left to the garbage collector warns much later.
+        engine.dispose()
+
+
+def fill(engine: Engine) -> None:
     migrate(engine)
     with Session(engine) as session:
         use_settings(session, TEST_SETTINGS)
@@ -83,12 +129,12 @@ def big_engine(postgres_server) -> Iterator[Engine]:
                 text(FILL), {"region": region, "coordinator": coordinator.id, "count": PER_REGION}
             )
         session.execute(text(DEADLINES))
+        for statement in HISTORY:
+            session.execute(text(statement))
         session.commit()
     with engine.connect() as conn:
         conn.execute(text("ANALYZE"))
         conn.commit()
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
@@ -203,3 +249,74 @@ def test_the_pseudonym_search_uses_the_pseudonym_index(session, act):
         for plan in found:
             assert_no_table_scan(plan)
             assert PSEUDONYM_INDEX in plan, plan
+
+
+# --- the trajectory read and the sweep -----------------------------------------------------
+
+
+@contextmanager
+def every_statement(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """Every statement sent to the driver that reads or changes rows of the big tables."""
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        plain_insert = verb == "INSERT" and " SELECT " not in statement.upper()
+        if executemany or plain_insert or verb not in {"SELECT", "UPDATE", "DELETE", "INSERT"}:
+            return
+        if any(table in statement for table in BIG_TABLES):
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+
+def assert_no_big_table_scan(session: Session, statements: list[tuple[str, Any]]) -> None:
+    assert statements, "no statement on the big tables was captured"
+    for plan in plans(session, statements):
+        for table in BIG_TABLES:
+            assert f"Seq Scan on {table}" not in plan, plan
+
+
+def test_a_trajectory_read_uses_indexes_only(session, act):
+    from mda.services.trajectories import get_trajectory
+    from mda.web.api.presenters import trajectory_view
+
+    target = session.scalar(
+        select(Trajectory.id)
+        .where(Trajectory.region_code == "UTR", Trajectory.id % 3 == 0)
+        .order_by(Trajectory.id.desc())
+        .limit(1)
+    )
+    with every_statement(session.get_bind()) as statements:
+        trajectory = get_trajectory(session, act, target)
+        view = trajectory_view(session, act, trajectory)
+    assert view["id"] == target and len(view["events"]) == 2 and view["measurements"]
+    assert_no_big_table_scan(session, statements)
+    session.rollback()
+
+
+def test_a_sweep_uses_indexes_only(big_engine):
+    """One sweep an hour after the earliest due moments: a batch of due rows among 160,000."""
+    from datetime import timedelta
+
+    from mda.services.sweep import sweep
+
+    with Session(big_engine, expire_on_commit=False) as session:
+        earliest = session.scalar(
+            text("SELECT min(next_action_at) FROM deadlines WHERE status = 'open'")
+        )
+        moment = earliest + timedelta(minutes=30)
+        use_settings(session, TEST_SETTINGS.at(moment))
+        due = session.scalar(
+            text("SELECT count(*) FROM deadlines WHERE status = 'open' AND next_action_at <= :at"),
+            {"at": moment},
+        )
+        assert 0 < due < 1_000
+        with every_statement(big_engine) as statements:
+            result = sweep(session)
+        assert result.claimed == due
+        assert_no_big_table_scan(session, statements)
