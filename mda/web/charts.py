@@ -39,6 +39,7 @@ FONT_SIZE = 12
 #: over the real average, so a label drawn in the browser takes no more room than reckoned.
 CHAR_WIDTH = 0.6 * FONT_SIZE
 ASCENT, DESCENT = 0.8 * FONT_SIZE, 0.25 * FONT_SIZE
+LINE = 1.25 * FONT_SIZE
 MAX_LABEL = 32
 GAP = 6  # between the axis and the labels, and around the labels
 
@@ -172,7 +173,10 @@ def frame(labels: Sequence[str], series: Sequence[Series], plot_h: float, legend
     if longest + GAP > _slot(left, len(labels)):
         angle = 45.0
         left = _turned_left(widths, angle)
-        if left > 2 * LEFT:  # turned labels would take a large bite out of the plot
+        # Upright when labels at 45 degrees would take a large bite out of the plot, or would
+        # lie closer together than a line of text (their distance is the slot x sin 45).
+        crowded = _slot(left, len(labels)) * math.sin(math.radians(angle)) < LINE
+        if left > 2 * LEFT or crowded:
             angle, left = 90.0, float(LEFT)
     slot = _slot(left, len(labels))
     bottom = TOP + plot_h
