@@ -696,6 +696,7 @@ NOT_PAGES = {
     ("main.healthz", "GET"): "JSON for the load balancer",
     ("main.language", "POST"): "redirects back; walked by every English case",
     ("audit.access_log_csv", "GET"): "a CSV download",
+    ("dashboards.release_download", "GET"): "a CSV or XLSX download",
     ("admin.user_edit", "POST"): "redirects to the user's page (user-edit)",
     ("admin.user_reset_password", "POST"): "shows the one-time password page (user-created)",
     ("admin.user_reset_second_factor", "POST"): "redirects to the user's page (user-edit)",

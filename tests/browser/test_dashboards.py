@@ -2,7 +2,9 @@
 figures and the programme's released figures, with a dash for a figure not published. Both
 pages pass axe-core and fit a phone's width.
 
-Makes the screenshots docs/images/dashboard-region.png and docs/images/dashboard-programme.png.
+Makes the screenshots docs/images/dashboard-region.png and docs/images/dashboard-programme.png
+(the regions' chart with their long Dutch names turned under the axis, none cut off), and
+downloads the release from the programme's page: the CSV in Dutch.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from mda.models import StatsRelease
+from mda.models import StatsRelease, StatsReleaseFile
+from mda.stats import exports, releases
 from mda.stats.disclosure import TOTAL
 from mda.stats.tables import COUNT_TABLES, shapes
 from mda.vocabulary import PeriodType, Role
@@ -42,21 +45,30 @@ def _seed_trajectories(live_server: Any) -> None:
 def _seed_release(live_server: Any) -> None:
     """A stored release of one closed month, built by hand like tests/web/test_dashboards.py:
     a few published cells, one suppressed (``None``), 0 elsewhere."""
-    regions = ["GRO", REGION, "UTR", "ZEE"]
+    # With the longest region names: Noord- en Oost-Gelderland, Noord- en Midden-Limburg...
+    regions = ["AWF", "GRO", "KNH", "NML", "NOG", REGION, "UTR", "ZEE"]
     values: dict[str, dict[Any, Any]] = {
         "inflow_by_source": {
+            ("AWF", TOTAL): 25,
             ("GRO", TOTAL): None,
+            ("KNH", TOTAL): 10,
+            ("NML", TOTAL): 20,
+            ("NOG", TOTAL): 30,
             (REGION, TOTAL): 15,
             ("UTR", TOTAL): 35,
             ("ZEE", TOTAL): 10,
-            (TOTAL, TOTAL): 65,
+            (TOTAL, TOTAL): 150,
         },
         "active_by_state": {
+            ("AWF", TOTAL): 60,
             ("GRO", TOTAL): 20,
+            ("KNH", TOTAL): 25,
+            ("NML", TOTAL): 55,
+            ("NOG", TOTAL): 80,
             (REGION, TOTAL): 45,
             ("UTR", TOTAL): 120,
             ("ZEE", TOTAL): 30,
-            (TOTAL, TOTAL): 215,
+            (TOTAL, TOTAL): 435,
         },
         "outcome_by_measurement": {
             (TOTAL, "1", "none"): 20,
@@ -87,23 +99,44 @@ def _seed_release(live_server: Any) -> None:
                 "cells": cells,
             }
         )
+    content = {
+        "period": PERIOD,
+        "period_type": "month",
+        "version": 1,
+        "settings": {"threshold": 10, "rounding_base": 5},
+        "tables": tables,
+    }
     session = live_server.session()
     try:
-        session.add(
-            StatsRelease(
-                period=PERIOD,
-                period_type=PeriodType.MONTH,
-                version=1,
-                threshold=10,
-                rounding_base=5,
-                protection=10,
-                settings={"threshold": 10, "rounding_base": 5},
-                data_checksum="0" * 64,
-                checksum="1" * 64,
-                content={"period": PERIOD, "version": 1, "tables": tables},
-                audit={},
-            )
+        release = StatsRelease(
+            period=PERIOD,
+            period_type=PeriodType.MONTH,
+            version=1,
+            threshold=10,
+            rounding_base=5,
+            protection=10,
+            settings={"threshold": 10, "rounding_base": 5},
+            data_checksum="0" * 64,
+            checksum="1" * 64,
+            content=content,
+            audit={},
         )
+        session.add(release)
+        session.flush()
+        # The files a release stores when it is made, in the contract's names.
+        for fmt, data in (
+            ("csv", exports.to_csv(content)),
+            ("xlsx", exports.to_xlsx(content, release.created_at)),
+        ):
+            session.add(
+                StatsReleaseFile(
+                    release_id=release.id,
+                    format=fmt,
+                    media_type=releases.FORMATS[fmt],
+                    content=data,
+                    checksum=releases.sha256(data),
+                )
+            )
         session.commit()
     finally:
         session.close()
@@ -117,7 +150,7 @@ def _charts_visible(page: Any) -> int:
     for i in range(count):
         chart = charts.nth(i)
         expect(chart).to_be_visible()
-        title = chart.locator("title").text_content().strip()
+        title = chart.locator(":scope > title").text_content().strip()
         assert title
         # The title names the image (aria-labelledby), so the role query finds it.
         expect(page.get_by_role("img", name=title).first).to_be_visible()
@@ -157,3 +190,12 @@ def test_the_programme_dashboard(page, live_server):
     check_page(page, "programme dashboard")
     _screenshot(page, "dashboard-programme.png")
     check_narrow(page)
+    # The release in the page's language: the Dutch CSV.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    with page.expect_download() as started:
+        page.get_by_role("link", name="CSV-bestand (één regel per cijfer)").click()
+    download = started.value
+    assert download.suggested_filename == f"mda-statistics-{PERIOD}-v1-nl.csv"
+    text = Path(download.path()).read_text(encoding="utf-8")
+    assert text.startswith("Periode,Versie,Tabel,Regio,Dimensie 1,Categorie 1")
+    assert ",GRO,Verwijzer,Totaal,,,,,,onderdrukt" in text

@@ -121,6 +121,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     # Dashboards: a region's exact figures for its managers, released figures for the programme.
     ("dashboards.region", "GET"): only(MGR),
     ("dashboards.programme", "GET"): only(PROG),
+    # A release's download in the page's language: the programme team (no such release: 404).
+    ("dashboards.release_download", "GET"): statuses(302, 403, programme=404),
 }
 
 # Form data for routes where an empty post says nothing useful.
@@ -181,6 +183,8 @@ def samples(session) -> dict[str, Any]:
         "code": "UTR",
         "period": "2025-H2",
         "notification_id": 2147483000,
+        "release_id": 2147483000,
+        "fmt": "csv",
     }
 
 

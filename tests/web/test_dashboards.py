@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from mda.models import StatsRelease
+from mda.models import StatsRelease, StatsReleaseFile
 from mda.services.settings import Settings
+from mda.stats import exports, releases
 from mda.stats.disclosure import TOTAL
 from mda.stats.tables import COUNT_TABLES, shapes
 from mda.vocabulary import PeriodType, Role, TrajectoryState
@@ -131,7 +132,9 @@ def test_only_the_programme_sees_the_released_figures(app, session, role):
     assert _client(app, user).get("/dashboard/programme").status_code == 403
 
 
-def _release(session: Any, period: str, version: int, values: dict[str, dict[Any, Any]]) -> None:
+def _release(
+    session: Any, period: str, version: int, values: dict[str, dict[Any, Any]]
+) -> StatsRelease:
     """A stored release with the given published cells (0 elsewhere)."""
     regions = ["GRO", "UTR"]
     tables = []
@@ -157,22 +160,44 @@ def _release(session: Any, period: str, version: int, values: dict[str, dict[Any
                 "cells": cells,
             }
         )
-    session.add(
-        StatsRelease(
-            period=period,
-            period_type=PeriodType.MONTH,
-            version=version,
-            threshold=10,
-            rounding_base=5,
-            protection=10,
-            settings={"threshold": 10, "rounding_base": 5},
-            data_checksum="0" * 64,
-            checksum=f"{version}" * 64,
-            content={"period": period, "version": version, "tables": tables},
-            audit={},
-        )
+    content = {
+        "period": period,
+        "period_type": "month",
+        "version": version,
+        "settings": {"threshold": 10, "rounding_base": 5},
+        "tables": tables,
+    }
+    release = StatsRelease(
+        period=period,
+        period_type=PeriodType.MONTH,
+        version=version,
+        threshold=10,
+        rounding_base=5,
+        protection=10,
+        settings={"threshold": 10, "rounding_base": 5},
+        data_checksum="0" * 64,
+        checksum=f"{version}" * 64,
+        content=content,
+        audit={},
     )
+    session.add(release)
     session.flush()
+    # The files every release stores when it is made, in the contract's names.
+    for fmt, data in (
+        ("csv", exports.to_csv(content)),
+        ("xlsx", exports.to_xlsx(content, NOW)),
+    ):
+        session.add(
+            StatsReleaseFile(
+                release_id=release.id,
+                format=fmt,
+                media_type=releases.FORMATS[fmt],
+                content=data,
+                checksum=releases.sha256(data),
+            )
+        )
+    session.flush()
+    return release
 
 
 def test_the_programme_sees_the_latest_release_with_suppressed_cells_as_a_dash(app, session):
@@ -221,3 +246,45 @@ def test_the_programme_page_without_a_release(app, session):
     programme = factories.user(session, Role.PROGRAMME)
     page = _text(_client(app, programme).get("/dashboard/programme"))
     assert "No statistics have been released yet" in page
+
+
+def test_the_programme_downloads_the_release_in_the_pages_language(app, session):
+    release = _release(
+        session,
+        "2026-10",
+        1,
+        {"inflow_by_source": {("UTR", TOTAL): 35, ("GRO", TOTAL): None, (TOTAL, TOTAL): 40}},
+    )
+    programme = factories.user(session, Role.PROGRAMME)
+    dutch = _client(app, programme, "nl")
+    page = _text(dutch.get("/dashboard/programme"))
+    assert "De vrijgave downloaden" in page
+    tables = _table(page, "De tabellen van de vrijgave")
+    assert _row(tables, "Instroom naar verwijzer")[1] == "inflow_by_source"
+    assert _row(tables, "Actieve trajecten per stap aan het eind van de periode")
+    csv_url = f"/dashboard/programme/releases/{release.id}.csv"
+    assert f'href="{csv_url}"' in page
+    assert f'href="/dashboard/programme/releases/{release.id}.xlsx"' in page
+
+    response = dutch.get(csv_url)
+    assert response.status_code == 200
+    assert response.headers["Content-Language"] == "nl"
+    assert response.headers["Digest"] == f"sha-256={releases.sha256(response.data)}"
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0].startswith("Periode,Versie,Tabel,Regio,Dimensie 1,Categorie 1")
+    assert any(",GRO,Verwijzer,Totaal,,,,,,onderdrukt" in line for line in lines)
+    # Kept: the next download is the same file, whatever the request says.
+    assert dutch.get(csv_url, headers={"Accept-Language": "en"}).data == response.data
+
+    english = _client(app, programme, "en")
+    page = _text(english.get("/dashboard/programme"))
+    assert "Download the release" in page
+    assert _row(_table(page, "The tables of the release"), "Inflow by referral source")
+    response = english.get(csv_url)
+    assert response.headers["Content-Language"] == "en"
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0].startswith("Period,Version,Table,Region,Dimension 1,Category 1")
+    assert any(",GRO,Referral source,Total,,,,,,suppressed" in line for line in lines)
+    book = english.get(f"/dashboard/programme/releases/{release.id}.xlsx")
+    assert book.status_code == 200 and book.data.startswith(b"PK")
+    assert english.get(f"/dashboard/programme/releases/{release.id}.pdf").status_code == 404

@@ -18,6 +18,7 @@ from mda.vocabulary import Role
 from mda.web.security import current_actor
 
 bp = Blueprint("dashboards", __name__, template_folder="templates")
+PROGRAMME_ENDPOINTS = frozenset({"dashboards.programme", "dashboards.release_download"})
 
 
 @bp.before_request
@@ -25,7 +26,7 @@ def _authorise() -> Any:
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
     actor = current_actor()
-    if request.endpoint == "dashboards.programme":
+    if request.endpoint in PROGRAMME_ENDPOINTS:
         require_role(actor, Role.PROGRAMME)
         return None
     require_role(actor, Role.MANAGER)

@@ -25,6 +25,7 @@ from mda.stats.tables import ACTIVE_STATES, COUNT_TABLE_NAMES, MEASUREMENTS, PHA
 from mda.vocabulary import STATE_PHASE, PeriodType, TrajectoryState, ViolenceLevel
 from mda.web.charts import Series, bar_chart, line_chart, stacked_bar_chart
 from mda.web.i18n import label
+from mda.web.stats_labels import table_title
 
 SUPPRESSED = "—"
 
@@ -195,7 +196,7 @@ def programme_page(session: Session, actor: Actor, period: str | None) -> dict[s
             "trajectories active at its end, as released. Figures that were not published have "
             "no bar. The table beside it gives the same figures."
         ),
-        regions,
+        [names.get(c, c) for c in regions],
         [
             Series(_("Inflow"), [inflow.get((c, TOTAL)) for c in regions]),
             Series(_("Active at the end"), [active.get((c, TOTAL)) for c in regions]),
@@ -241,8 +242,14 @@ def programme_page(session: Session, actor: Actor, period: str | None) -> dict[s
         for i, m in enumerate(MEASUREMENTS)
     ]
     suppressed = any(value is None for table in counts.values() for value in table.values())
+    tables = [
+        (table["name"], table_title(table["name"], table.get("title", "")))
+        for table in release.content["tables"]
+    ]
     return {
         "release": {
+            "id": release.id,
+            "tables": tables,
             "period": period_text,
             "version": release.version,
             "created": release.created_at.astimezone(NL).strftime("%d-%m-%Y %H:%M"),

@@ -7,17 +7,20 @@ threshold. Never a trajectory, a pseudonym or the internal suppression log.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from marshmallow import RAISE
 
 from mda.extensions import db
 from mda.models import StatsRelease
+from mda.stats import downloads, exports
 from mda.stats import releases as release_service
 from mda.web.api.blueprint import bp
 from mda.web.api.schemas import ReleaseListQuerySchema, ReleaseSchema, ReleaseSummarySchema
 from mda.web.api.security import current_actor
+from mda.web.stats_labels import download_response, labels_in
 
 TAGS = ["statistics"]
 RELEASE = "/statistics/releases/<int(max=2147483647):release_id>"
@@ -67,19 +70,20 @@ def get_release(release_id: int) -> dict[str, Any]:
     }
 
 
+def download_language() -> str | None:
+    """The download's language: ``Accept-Language`` nl or en; None (no header, or another
+    language): the release's own file, in the contract's names."""
+    # English first, as for the API's messages: ``*`` is English.
+    return request.accept_languages.best_match(("en", "nl"))
+
+
 def _download(release_id: int, fmt: str) -> Response:
-    release, found = release_service.release_file(db.session, current_actor(), release_id, fmt)
-    name = f"mda-statistics-{release.period}-v{release.version}.{fmt}"
-    return Response(
-        found.content,
-        mimetype=found.media_type.split(";")[0],
-        headers={
-            "Content-Type": found.media_type,
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Digest": f"sha-256={found.checksum}",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    language = download_language()
+    with labels_in(language) if language else nullcontext(exports.CODES) as labels:
+        release, found = downloads.release_download(
+            db.session, current_actor(), release_id, fmt, labels
+        )
+    return download_response(release, found, fmt, language)
 
 
 @bp.route(f"{RELEASE}.csv", methods=["GET"], endpoint="release_csv")
@@ -89,7 +93,12 @@ def release_csv(release_id: int) -> Response:
     """Download a statistics release as CSV
 
     One row per cell (table, region, up to three further dimensions, value, status);
-    guarded against spreadsheet formulas. Written to the access log. The programme team.
+    guarded against spreadsheet formulas. Without `Accept-Language` (or with a language
+    other than `nl` and `en`) the release's own file, in the contract's names
+    (`veilig_thuis`, `_total`, `suppressed`); with `Accept-Language: nl` or `en` the file in
+    that language: its headers, dimension names and values, totals and statuses as the pages
+    say them (the `table` column keeps the table's name). Each is built once and kept: the
+    `Digest` header is its SHA-256. Written to the access log. The programme team.
     """
     return _download(release_id, "csv")
 
@@ -103,7 +112,8 @@ def release_csv(release_id: int) -> Response:
 def release_xlsx(release_id: int) -> Response:
     """Download a statistics release as XLSX
 
-    One sheet per table and one describing the release. Written to the access log. The
-    programme team.
+    One sheet per table and one describing the release and listing the tables' titles. The
+    language as for the CSV (`Accept-Language`). Written to the access log. The programme
+    team.
     """
     return _download(release_id, "xlsx")
