@@ -15,12 +15,17 @@ the worker, so the parent only streams it) or tuples for SQLite's ``executemany`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from mda.demo.population import (
+    ACCESS_COLUMNS,
+    CHECKLIST_COLUMNS,
+    DEADLINE_COLUMNS,
+    EVENT_COLUMNS,
+    MEASUREMENT_COLUMNS,
     Batch,
     Calendar,
     Coordinator,
@@ -59,6 +64,7 @@ class Context:
     first: Ids
     decree_days: Mapping[date, str]
     copy_text: bool
+    trajectory_columns: tuple[str, ...] = ()
     block: int = BLOCK  # households per block (tests use small ones)
 
 
@@ -113,6 +119,15 @@ class Blocks:
             Ids(),
             context.options,
         )
+        columns = {
+            "trajectories": context.trajectory_columns,
+            "events": EVENT_COLUMNS,
+            "access": ACCESS_COLUMNS,
+            "checklist": CHECKLIST_COLUMNS,
+            "measurements": MEASUREMENT_COLUMNS,
+            "deadlines": DEADLINE_COLUMNS,
+        }
+        self.formatters = {name: copy_formatter(columns[name]) for name in TABLES}
 
     def run(self, task: Task) -> Rows:
         context = self.context
@@ -133,35 +148,52 @@ class Blocks:
         for name in TABLES:
             found: list[tuple[Any, ...]] = getattr(batch, name)
             rows.counts[name] = len(found)
-            rows.tables[name] = copy_text(found) if context.copy_text else found
+            rows.tables[name] = self.formatters[name](found) if context.copy_text else found
         return rows
 
 
 # --- COPY text ----------------------------------------------------------------------------
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+#: Columns whose text may hold a backslash, a tab or a line break (JSON, free text, names
+#: read from the database); the others hold numbers, moments, codes and enum values.
+ESCAPED = frozenset(
+    {"data", "reason", "details", "computation", "note", "violence_types", "referred_back_to",
+     "username", "on_behalf_of", "remote_addr", "suspension_reason"}
+)  # fmt: skip
+BOOLEAN = frozenset({"done"})
 
 
-def _copy_value(value: Any) -> str:
+def _escaped(value: str | None) -> str:
     if value is None:
         return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if type(value) is str:
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            return value.translate(_ESCAPES)
-        return value
-    return str(value)
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_ESCAPES)
+    return value
 
 
-def copy_text(rows: list[tuple[Any, ...]]) -> str:
-    """``rows`` in PostgreSQL's ``COPY ... FROM STDIN`` text format."""
-    if not rows:
-        return ""
-    value = _copy_value
-    return "\n".join(["\t".join(map(value, row)) for row in rows]) + "\n"
+def copy_formatter(columns: Sequence[str]) -> Callable[[list[tuple[Any, ...]]], str]:
+    """A function turning rows of ``columns`` into PostgreSQL's ``COPY ... FROM STDIN`` text.
+
+    One f-string per row, written for the table's columns (``None`` as ``\\N``, booleans as
+    ``t``/``f``, escapes only where text can need them): several times faster than
+    formatting value by value.
+    """
+    parts = []
+    for index, name in enumerate(columns):
+        item = f"r[{index}]"
+        if name in ESCAPED:
+            parts.append(f"{{esc({item})}}")
+        elif name in BOOLEAN:
+            parts.append(f"{{N if {item} is None else ('t' if {item} else 'f')}}")
+        else:
+            parts.append(f"{{N if {item} is None else {item}}}")
+    line = "\\t".join(parts)
+    source = f'def copy(rows):\n    return "".join([f"{line}\\n" for r in rows])\n'
+    scope: dict[str, Any] = {"esc": _escaped, "N": "\\N"}
+    exec(compile(source, f"<copy {' '.join(columns)}>", "exec"), scope)  # noqa: S102 (our own columns)
+    formatter: Callable[[list[tuple[Any, ...]]], str] = scope["copy"]
+    return formatter
 
 
 # --- worker processes ---------------------------------------------------------------------

@@ -200,6 +200,7 @@ def generate(
             first=ids,
             decree_days=dict(workdays.decree_days()),
             copy_text=connection.dialect.name == "postgresql",
+            trajectory_columns=tuple(columns),
             block=block,
         )
         tasks = [
