@@ -7,7 +7,9 @@ built again after loading, which is much faster than keeping them up to date row
 primary keys and unique constraints stay and are checked as rows arrive.
 
 On PostgreSQL a writer thread feeds ``COPY`` while the caller's thread simulates the next
-households, so the server's work overlaps with the simulation (two cores).
+block of households (or collects it from the worker processes, see :mod:`mda.demo.blocks`), so
+the server's work overlaps with the simulation. A block's rows arrive as ``COPY`` text made by
+its worker, streamed as they are, or as tuples.
 """
 
 from __future__ import annotations
