@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from bench.support import Backend, Timer, backends, progress, report
 from mda import create_app
 from mda.extensions import db
 from mda.services import trajectories as svc
+from mda.services.clock import today_nl
 from mda.services.context import Actor
 from mda.services.users import create_user
 from mda.vocabulary import Role
@@ -123,7 +124,7 @@ def drive_services(backend: Backend, count: int) -> tuple[Timer, int]:
                             actor,
                             tid,
                             number=1,
-                            measured_on=date.today(),
+                            measured_on=today_nl(),
                             violence_level="moderate",
                         )
                 steps += 1
@@ -189,7 +190,7 @@ def drive_floor(backend: Backend, count: int) -> tuple[Timer, int]:
                         "p": secrets.token_hex(6),
                         "u": uid,
                         "vt": json.dumps(["partner_violence"]),
-                        "day": date.today(),
+                        "day": today_nl(),
                         "t": stamp,
                     },
                 ).scalar_one()
@@ -226,7 +227,7 @@ def drive_floor(backend: Backend, count: int) -> tuple[Timer, int]:
                     elif kind == "measure":
                         session.execute(
                             text(INSERT_MEASUREMENT),
-                            {"id": tid, "d": date.today(), "t": stamp, "u": uid},
+                            {"id": tid, "d": today_nl(), "t": stamp, "u": uid},
                         )
                     else:
                         session.execute(

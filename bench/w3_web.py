@@ -6,15 +6,19 @@ region measure, for a few seconds per concurrency:
 
 - ``api read``: ``GET /api/v1/trajectories/<id>`` of a random trajectory of the region (bearer
   token; the trajectory with its checklist, triggers, deadlines, measurements and events);
-- ``api list``: ``GET /api/v1/trajectories?per_page=50`` (the API's trajectory list; the API
-  has no worklist endpoint of its own);
+- ``api list``: ``GET /api/v1/trajectories?per_page=50`` (the API's trajectory list, by offset);
+- ``api worklist``: ``GET /api/v1/worklist?per_page=50`` (the worklist service as JSON, the
+  same query as the page);
 - ``worklist page``: ``GET /trajectories/`` signed in through the login form (CSRF and the
   session cookie), the worklist service rendered as HTML, 50 rows.
 
 Floor: the worklist's two statements (the first page by the ``ix_trajectories_worklist``
 keyset order, and the count) written by hand and issued through the engine (no HTTP, no ORM)
 by as many threads as there are clients. Ratio: worklist page requests/s over floor
-queries/s at the same concurrency.
+queries/s at the same concurrency (and the same for the API's worklist).
+
+The demo population is generated first (``mda.demo.generate``); its size and how long it took
+are printed before the measurements.
 
     python -m bench.w3_web --households 2000 --clients 1 4 8 --seconds 5
     python -m bench.w3_web --households 100000 --backends postgresql     # W3 at 100k
@@ -260,7 +264,8 @@ def _row(
 
 def prepare(backend: Backend, households: int, seed: int) -> tuple[str, list[int]]:
     """The demo population, a coordinator of the largest region, and ids to read there."""
-    generate(backend.engine, households=households, seed=seed)
+    made = generate(backend.engine, households=households, seed=seed)
+    print(f"W3 {backend.name}: {made.summary()}", file=sys.stderr, flush=True)
     counts = household_counts(households)
     region = max(counts, key=lambda code: counts[code])
     with Session(backend.engine) as session:
@@ -305,6 +310,11 @@ def run(
             client.sign_in_api()
             return lambda: client.api(f"/api/v1/trajectories?per_page={PER_PAGE}")[0] == 200
 
+        def api_worklist(number: int) -> Callable[[], bool]:
+            client = Client(port)
+            client.sign_in_api()
+            return lambda: client.api(f"/api/v1/worklist?per_page={PER_PAGE}")[0] == 200
+
         def page(number: int) -> Callable[[], bool]:
             client = Client(port)
             client.sign_in_web()
@@ -326,10 +336,14 @@ def run(
                              _load(count, seconds, floor))  # fmt: skip
             page_row = _row(backend, households, "worklist page", count,
                             _load(count, seconds, page))  # fmt: skip
-            page_row["x floor"] = float(page_row["req/s"]) / float(floor_row["req/s"])  # type: ignore[arg-type]
+            worklist_row = _row(backend, households, "api worklist", count,
+                                _load(count, seconds, api_worklist))  # fmt: skip
+            for row in (page_row, worklist_row):
+                row["x floor"] = float(row["req/s"]) / float(floor_row["req/s"])  # type: ignore[arg-type]
             rows += [
                 _row(backend, households, "api read", count, _load(count, seconds, api_read)),
                 _row(backend, households, "api list", count, _load(count, seconds, api_list)),
+                worklist_row,
                 page_row,
                 floor_row,
             ]
@@ -360,7 +374,7 @@ def main() -> None:
                 workers=args.workers,
                 threads=args.threads,
             )
-    report("W3 web: latency under concurrent clients (x floor: page req/s / floor req/s)", rows)
+    report("W3 web: latency under concurrent clients (x floor: req/s / floor req/s)", rows)
     if any(row["errors"] for row in rows):
         raise SystemExit("some requests failed")
 

@@ -288,7 +288,13 @@ def deadlines_sweep() -> None:
     help="First registration day (default: three years ago).",
 )
 @click.option("--force", is_flag=True, help="Add them even beside real trajectories.")
-def demo(households: int, seed: int, since: Any, force: bool) -> None:
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    help="Processes simulating households (default: up to two for a large run); the data "
+    "is the same whatever their number.",
+)
+def demo(households: int, seed: int, since: Any, force: bool, processes: int | None) -> None:
     """Add a synthetic population of demo households (pseudonyms DEMO-...) to the database."""
     from mda.demo import DemoRefused, generate
     from mda.extensions import db as database
@@ -307,6 +313,7 @@ def demo(households: int, seed: int, since: Any, force: bool) -> None:
                 force=force,
                 keys=settings.pseudonym_keys,
                 screening_rule=settings.screening_rule,
+                processes=processes,
             )
         except DemoRefused as exc:
             raise _fail(exc) from None

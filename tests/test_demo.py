@@ -319,6 +319,28 @@ def test_more_demo_data_needs_no_force_and_is_deterministic(fresh_engine, tmp_pa
         again.dispose()
 
 
+def test_processes_change_the_speed_never_the_rows(backend, request, tmp_path_factory, monkeypatch):
+    """Blocks have their own random streams and id ranges: simulated by the caller or by two
+    worker processes, a seed gives the same rows (on each backend)."""
+    from mda.demo import blocks
+
+    monkeypatch.setattr(blocks, "BLOCK", 40)  # several small blocks
+    dumps = []
+    for processes in (1, 2):
+        engine = _fresh(backend, request, tmp_path_factory)
+        try:
+            result = generate(
+                engine, households=130, seed=9, since=SINCE, now=NOW, processes=processes
+            )
+            assert result.rows["trajectories"] == 130
+            dumps.append(_dump(engine))
+        finally:
+            engine.dispose()
+    assert dumps[0] == dumps[1]
+    trajectories = dumps[0][0]
+    assert [int(row[0]) for row in trajectories] == list(range(1, 131))
+
+
 def _rows(session: Session, model, order, where=None):
     query = select(model).order_by(*order)
     if where is not None:

@@ -13,28 +13,32 @@ their password hash is not a hash, so an admin must reset their password first.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
 import random
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
+from mda.demo import blocks as demo_blocks
+from mda.demo.blocks import Blocks, Context, Rows, Task, check_room, run_block, start_worker
 from mda.demo.population import (
     DEMO_PREFIX,
     REGION_POPULATION,
     TRAJECTORY_COLUMNS,
     TRAJECTORY_EXTRA_COLUMNS,
-    Batch,
     Calendar,
     Coordinator,
     Ids,
     Options,
     Rule,
-    Simulator,
     allocate,
     regions_in_order,
     registration_days,
@@ -65,7 +69,6 @@ DEMO_KEYS = PseudonymKeys(1, b"mda demo households: not a secret")
 #: resets the password.
 DEMO_PASSWORD_HASH = "!demo account: no password set; an admin resets it to sign in"  # noqa: S105
 DEFAULT_YEARS = 3
-CHUNK = 2000
 
 
 class DemoRefused(Exception):
@@ -126,6 +129,7 @@ def generate(
     force: bool = False,
     keys: PseudonymKeys | None = None,
     screening_rule: workflow.ScreeningRule | None = None,
+    processes: int | None = None,
 ) -> DemoResult:
     """Add ``households`` demo households registered from ``since`` up to ``now``.
 
@@ -133,6 +137,9 @@ def generate(
     the same seed, ``since`` and ``now`` on a database in the same state give the same rows.
     ``progress`` is called with the number of households done since its previous call.
     Raises :class:`DemoRefused` on a database with real trajectories unless ``force``.
+
+    ``processes`` simulate blocks of households in parallel (default: up to two for a large
+    run, see :func:`default_processes`); their number changes the speed, never the rows.
     """
     if households < 0:
         raise ValueError("households must be 0 or more")
@@ -155,7 +162,7 @@ def generate(
         next_due_columns="next_due_at" in extra and "next_due_kind" in extra,
     )
     result = DemoResult(households=households, seconds=0.0, since=since, now=now)
-    with engine.connect() as connection, connection.begin():
+    with engine.connect() as connection, _bulk_load(connection), connection.begin():
         session = Session(bind=connection)
         real = real_trajectories(session)
         if real and not force:
@@ -181,27 +188,37 @@ def generate(
         rng = random.Random(seed)  # noqa: S311 (a reproducible simulation)
         days = registration_days(rng, calendar, since, today, households)
         regions = regions_in_order(rng, allocate(households, REGION_POPULATION))
-        simulator = Simulator(seed + 1, calendar, rules, coordinators, keys, ids, options)
+        block = demo_blocks.BLOCK
+        check_room(ids, households, block)
+        context = Context(
+            seed=seed,
+            calendar=calendar,
+            rules=rules,
+            coordinators=coordinators,
+            keys=keys,
+            options=options,
+            first=ids,
+            decree_days=dict(workdays.decree_days()),
+            copy_text=connection.dialect.name == "postgresql",
+            trajectory_columns=tuple(columns),
+            block=block,
+        )
+        tasks = [
+            Task(number, regions[first : first + block], days[first : first + block])
+            for number, first in enumerate(range(0, households, block))
+        ]
+        if processes is None:
+            processes = default_processes(households)
 
         writer = BulkWriter(connection, columns)
         if empty:
             writer.drop_indexes()
         writer.start()
         try:
-            batch = Batch()
-            done = 0
-            for index in range(households):
-                simulator.household(regions[index], days[index], batch)
-                if len(batch.trajectories) >= CHUNK:
-                    writer.write(batch)
-                    done += len(batch.trajectories)
-                    if progress is not None:
-                        progress(len(batch.trajectories))
-                    batch = Batch()
-            if batch.trajectories:
-                writer.write(batch)
+            for rows in _blocks(context, tasks, processes):
+                writer.write(rows)
                 if progress is not None:
-                    progress(len(batch.trajectories))
+                    progress(rows.households)
         finally:
             writer.finish()
         writer.create_indexes()
@@ -212,13 +229,75 @@ def generate(
     return result
 
 
+@contextlib.contextmanager
+def _bulk_load(connection: Connection) -> Iterator[None]:
+    """SQLite settings for one large load on ``connection``, restored afterwards: no sync to
+    disk until the commit, a large page cache, sorts in memory, and no per-row foreign key
+    look-ups (the rows reference users and regions read in the same transaction, and each
+    other by ids assigned here; PostgreSQL checks them when it adds its constraints back)."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    settings = ("synchronous", "cache_size", "temp_store", "foreign_keys")
+    before = {name: raw.execute(f"PRAGMA {name}").fetchone()[0] for name in settings}
+    for statement in (
+        "PRAGMA synchronous=OFF",
+        "PRAGMA cache_size=-262144",  # 256 MiB
+        "PRAGMA temp_store=MEMORY",
+        "PRAGMA foreign_keys=OFF",  # only outside a transaction, as here
+    ):
+        raw.execute(statement)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            raw.execute(f"PRAGMA {name}={int(value)}")
+
+
+def default_processes(households: int) -> int:
+    """Worker processes for a run: none (the caller's own) for a few blocks, else up to two."""
+    if households < 4 * demo_blocks.BLOCK:
+        return 1
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _blocks(context: Context, tasks: Sequence[Task], processes: int) -> Iterator[Rows]:
+    """The rows of each block, in block order: simulated here, or by ``processes`` workers
+    (a few blocks ahead of the writer, no more, so memory stays bounded)."""
+    if processes <= 1 or len(tasks) <= 1:
+        blocks = Blocks(context)
+        for task in tasks:
+            yield blocks.run(task)
+        return
+    spawn = multiprocessing.get_context("spawn")  # no inherited connections or threads
+    with spawn.Pool(processes, initializer=start_worker, initargs=(context,)) as pool:
+        waiting = iter(tasks)
+        ahead = deque(
+            pool.apply_async(run_block, (task,))
+            for _n, task in zip(range(2 * processes), waiting, strict=False)
+        )
+        while ahead:
+            rows = ahead.popleft().get()
+            following = next(waiting, None)
+            if following is not None:
+                ahead.append(pool.apply_async(run_block, (following,)))
+            yield rows
+
+
 def _analyze(engine: Engine) -> None:
-    """Fresh planner statistics for the tables just filled."""
-    with engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("COMMIT")  # ANALYZE may run outside a transaction
+    """Fresh planner statistics for the tables just filled.
+
+    On PostgreSQL ``trajectories`` is vacuumed as well: its visibility map lets the worklist's
+    count be an index-only scan of ``ix_trajectories_worklist`` (without it every open
+    trajectory of the region is read from the table), and its hint bits are set now rather
+    than by the first readers. The other tables are read by trajectory, a few rows at a time.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM (ANALYZE) trajectories")
             for name in (
-                "trajectories",
                 "trajectory_events",
                 "access_log",
                 "checklist_items",
@@ -226,8 +305,9 @@ def _analyze(engine: Engine) -> None:
                 "deadlines",
             ):
                 connection.exec_driver_sql(f"ANALYZE {name}")
-        else:
-            connection.exec_driver_sql("ANALYZE")
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
         connection.commit()
 
 

@@ -226,10 +226,12 @@ class Calendar:
         self.offset = [_noon_offset(d) for d in days]
         self.sqlite = sqlite
         self._day_text: dict[int, str] = {}
-        #: Moments formatted for the household being simulated (emptied for each).
-        self.stamps: dict[int, str] = {}
+        self._days = [d.isoformat() for d in days]
         self._shifted: dict[tuple[int, int, int], int] = {}
         self._clock = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(DAY)]
+        # A moment as the database column takes it is the day's text and one of these.
+        suffix = ".000000" if sqlite else "+00"  # SQLite: as SQLAlchemy writes naive UTC
+        self._stamp_clock = [f" {clock}{suffix}" for clock in self._clock]
 
     def is_working(self, day: int) -> bool:
         return self.working[day - self.base]
@@ -270,6 +272,9 @@ class Calendar:
         return found
 
     def day_text(self, day: int) -> str:
+        index = day - self.base
+        if 0 <= index < self.size:
+            return self._days[index]
         text = self._day_text.get(day)
         if text is None:
             text = self._day_text[day] = date.fromordinal(day).isoformat()
@@ -277,15 +282,11 @@ class Calendar:
 
     def stamp(self, utc: int) -> str:
         """A UTC moment as the database column takes it."""
-        text = self.stamps.get(utc)  # a step's rows share its moment
-        if text is None:
-            day, second = divmod(utc, DAY)
-            if self.sqlite:  # as SQLAlchemy writes a naive UTC datetime into SQLite
-                text = f"{self.day_text(day)} {self._clock[second]}.000000"
-            else:
-                text = f"{self.day_text(day)} {self._clock[second]}+00"
-            self.stamps[utc] = text
-        return text
+        day, second = divmod(utc, DAY)
+        index = day - self.base
+        if 0 <= index < self.size:
+            return self._days[index] + self._stamp_clock[second]
+        return self.day_text(day) + self._stamp_clock[second]
 
     def iso(self, utc: int) -> str:
         """A UTC moment as ``datetime.isoformat`` gives it (in JSON data)."""
@@ -555,6 +556,11 @@ class Simulator:
         self._close_intake = _cumulative(CLOSE_INTAKE)
         self._close_care = _cumulative(CLOSE_CARE)
 
+    def start_block(self, seed: str, ids: Ids) -> None:
+        """Continue with a fresh random stream and the id ranges of another block."""
+        self.rng = random.Random(seed)  # noqa: S311 (a reproducible simulation)
+        self.ids = ids
+
     # --- small helpers ------------------------------------------------------------------
 
     def _pick(self, table: tuple[list[Any], list[float]]) -> Any:
@@ -594,7 +600,6 @@ class Simulator:
         rng = self.rng
         cal = self.cal
         self.batch = batch
-        cal.stamps.clear()
         self.tid = self.ids.trajectory
         self.ids.trajectory += 1
         self.region = region

@@ -7,7 +7,9 @@ built again after loading, which is much faster than keeping them up to date row
 primary keys and unique constraints stay and are checked as rows arrive.
 
 On PostgreSQL a writer thread feeds ``COPY`` while the caller's thread simulates the next
-households, so the server's work overlaps with the simulation (two cores).
+block of households (or collects it from the worker processes, see :mod:`mda.demo.blocks`), so
+the server's work overlaps with the simulation. A block's rows arrive as ``COPY`` text made by
+its worker, streamed as they are, or as tuples.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ from typing import Any
 from sqlalchemy import Connection, ForeignKeyConstraint, Index, Table, inspect, text
 from sqlalchemy.schema import AddConstraint, CreateIndex
 
+from mda.demo.blocks import Rows
 from mda.demo.population import (
     ACCESS_COLUMNS,
     CHECKLIST_COLUMNS,
     DEADLINE_COLUMNS,
     EVENT_COLUMNS,
     MEASUREMENT_COLUMNS,
-    Batch,
 )
 from mda.models import (
     AccessLogEntry,
@@ -76,7 +78,7 @@ class BulkWriter:
         self.dropped: list[Index] = []
         self.dropped_keys: list[ForeignKeyConstraint] = []
         self.rows: dict[str, int] = {name: 0 for name, _c, _a in self.plan}
-        self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[Rows | None] = queue.Queue(maxsize=2)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
@@ -132,8 +134,8 @@ class BulkWriter:
             self._thread = threading.Thread(target=self._drain, name="mda-demo-copy", daemon=True)
             self._thread.start()
 
-    def write(self, batch: Batch) -> None:
-        """Write (or hand to the writer thread) one batch of rows."""
+    def write(self, batch: Rows) -> None:
+        """Write (or hand to the writer thread) one block's rows."""
         if self._thread is None:
             self._write(batch)
             return
@@ -171,22 +173,24 @@ class BulkWriter:
         except BaseException as exc:  # handed to the simulating thread
             self._error = exc
 
-    def _write(self, batch: Batch) -> None:
+    def _write(self, batch: Rows) -> None:
         raw = self.connection.connection.dbapi_connection
         assert raw is not None
         for name, columns, attribute in self.plan:
-            rows: list[tuple[Any, ...]] = getattr(batch, attribute)
+            rows = batch.tables.get(attribute)
             if not rows:
                 continue
-            self.rows[name] += len(rows)
+            self.rows[name] += batch.counts[attribute]
             cursor = raw.cursor()
             try:
                 if self.dialect == "postgresql":
                     statement = f"COPY {name} ({', '.join(columns)}) FROM STDIN"
                     with cursor.copy(statement) as copy:
-                        write_row = copy.write_row
-                        for row in rows:
-                            write_row(row)
+                        if isinstance(rows, str):  # formatted by the block's worker
+                            copy.write(rows)
+                        else:
+                            for row in rows:
+                                copy.write_row(row)
                 else:
                     marks = ", ".join("?" for _ in columns)
                     cursor.executemany(

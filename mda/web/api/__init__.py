@@ -20,6 +20,7 @@ from mda.web.api.resources import (  # noqa: F401
     statistics,
     tokens,
     trajectories,
+    worklist,
 )
 from mda.web.api.security import authenticate_request, check_body
 

@@ -488,6 +488,48 @@ class TrajectoryPageSchema(ma.Schema):
     pages = fields.Integer(required=True)
 
 
+# --- the worklist -------------------------------------------------------------------------
+
+
+class WorklistQuerySchema(ma.Schema):
+    state = enum_field(TrajectoryState)
+    phase = enum_field(Phase)
+    region = fields.String(
+        validate=validate.Length(min=1, max=8),
+        metadata={"description": "One of your regions (default: all of them).", "example": "UTR"},
+    )
+    mine = fields.Boolean(metadata={"description": "Only trajectories you coordinate."})
+    overdue = fields.Boolean(metadata={"description": "Only those with a deadline past due."})
+    pseudonym = fields.String(
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "A pseudonym code or its beginning.", "example": "K7QM"},
+    )
+    cursor = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "The `next_cursor` of the previous page."},
+    )
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class WorklistItemSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    pseudonym = fields.String(required=True)
+    region = fields.String(required=True)
+    state = enum_out(TrajectoryState, required=True)
+    phase = enum_out(Phase, required=True)
+    version = fields.Integer(required=True)
+    coordinator = fields.String(required=True, allow_none=True)
+    next_deadline_kind = enum_out(DeadlineKind, required=True, allow_none=True)
+    next_due_at = fields.DateTime(required=True, allow_none=True)
+    overdue = fields.Boolean(required=True)
+
+
+class WorklistPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(WorklistItemSchema), required=True)
+    total = fields.Integer(required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+
+
 # --- statistics releases ----------------------------------------------------------------
 
 RELEASE_PERIOD_RE = r"^[0-9]{4}-(0[1-9]|1[0-2]|H[12])$"
