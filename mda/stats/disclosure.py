@@ -24,6 +24,22 @@ that it is not negative.
    maximum of its true value over all non-negative integer solutions consistent with everything
    published, by linear programming (HiGHS), with an integer program where the linear optimum is
    not integral. A range narrower than the protection level refuses the release.
+
+Speed without a weaker audit. The system falls apart into components (cells linked by some
+relation); each is one HiGHS model (highspy), built once, and each extreme only changes its
+objective, so it starts from the previous optimum (primal simplex; the moves of step 2 change
+bounds and use the dual). An integer program runs only where the linear optimum is fractional
+and stops once its incumbent is within less than 1 of its bound, which for an integer objective
+is the optimum. A release audits the components its own cells are in: the others hold earlier
+releases only, as they were audited when made. Every extreme stays exact.
+
+A new version of a month after its half year is released can be refused, rightly: where the
+month's data changed a little, a cell may be pinned down by the half year minus the other
+months (their published intervals still hold for the current data), whatever the month itself
+publishes. The earlier releases disclose it already; no suppression in this release can take
+that back. :class:`DisclosureRefused` lists those cells in ``already`` and says so, and
+``mda stats release`` repeats it. (Not refusing such a version would publish nothing new
+about those cells; whether to allow that is a policy decision, left open.)
 """
 
 from __future__ import annotations
