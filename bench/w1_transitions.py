@@ -22,6 +22,7 @@ from bench.support import Backend, Timer, backends, progress, report
 from mda import create_app
 from mda.extensions import db
 from mda.services import trajectories as svc
+from mda.services.clock import today_nl
 from mda.services.context import Actor
 from mda.services.users import create_user
 from mda.vocabulary import Role
@@ -123,7 +124,7 @@ def drive_services(backend: Backend, count: int) -> tuple[Timer, int]:
                             actor,
                             tid,
                             number=1,
-                            measured_on=date.today(),
+                            measured_on=today_nl(datetime.now(UTC)),  # the Dutch date
                             violence_level="moderate",
                         )
                 steps += 1
