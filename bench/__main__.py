@@ -3,6 +3,7 @@
     python -m bench                          # everything, default sizes
     python -m bench --only w1 w3 --quick     # some of them, tiny sizes (a smoke run)
     python -m bench --write-docs             # and write the results into docs/benchmarks.md
+    python -m bench --only w2 --households 20000 100000 --backends postgresql
 
 Each benchmark runs on fresh databases of its own and prints its tables; a summary follows
 with each one's ratio to its floor measured in the same run (``x floor``: the service's rate
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bench import w1_transitions, w3_web, w4_sweep
+from bench import w1_transitions, w2_stats, w3_web, w4_sweep
 from bench.support import backends, report
 
 ALL = ["w1", "w2", "w3", "w4"]
@@ -76,6 +77,35 @@ def run_w1(results: Results, names: list[str], quick: bool) -> None:
         )  # fmt: skip
 
 
+W2_SIZES = [100_000, 1_000_000]
+
+
+def run_w2(
+    results: Results,
+    names: list[str],
+    quick: bool,
+    sizes: list[int] | None = None,
+    period: str = w2_stats.DEFAULT_PERIOD,
+) -> None:
+    sizes = [w2_stats.QUICK] if quick else (sizes or W2_SIZES)
+    rows: Rows = []
+    for households in sizes:
+        with backends(names) as made:
+            _server_version(results, made)
+            for backend in made:
+                rows += w2_stats.run(backend, households, period)
+    results.table(w2_stats.TITLE, rows)
+    if len(sizes) > 1:
+        results.table(w2_stats.GROWTH_TITLE, w2_stats.growth(rows, period))
+    for row in rows:
+        if row["period"] == period:
+            # A time, not a rate: the floor's rate over the release's, so 1.0 = as fast.
+            results.ratio(
+                "W2 release", str(row["backend"]), f"releases/s, {row['trajectories']} traj.",
+                1 / float(row["release s"]), 1 / float(row["floor s"]),  # type: ignore[arg-type]
+            )  # fmt: skip
+
+
 def run_w3(results: Results, names: list[str], quick: bool) -> None:
     rows: Rows = []
     with backends(names) as made:
@@ -126,7 +156,7 @@ def run_w4(results: Results, names: list[str], quick: bool) -> None:
         raise SystemExit("W4: duplicates found")
 
 
-RUNNERS = {"w1": run_w1, "w3": run_w3, "w4": run_w4}
+RUNNERS = {"w1": run_w1, "w2": run_w2, "w3": run_w3, "w4": run_w4}
 
 
 def machine(results: Results) -> str:
@@ -194,6 +224,10 @@ def main() -> None:
                         help="w1 w2 w3 w4 (default: all)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--households", type=int, nargs="+", default=W2_SIZES,
+                        help="W2: sizes in demo households (default 100000 1000000)")  # fmt: skip
+    parser.add_argument("--period", default=w2_stats.DEFAULT_PERIOD,
+                        help="W2: a month (2026-12) or a half year (2026-H2)")  # fmt: skip
     parser.add_argument("--write-docs", action="store_true",
                         help=f"write the results into {DOCS.name}")  # fmt: skip
     args = parser.parse_args()
@@ -206,7 +240,10 @@ def main() -> None:
             print(f"\n== {name.upper()}: not built (comes with its issue)")
             skipped.append(name.upper())
             continue
-        RUNNERS[name](results, args.backends, args.quick)
+        if name == "w2":
+            run_w2(results, args.backends, args.quick, args.households, args.period)
+        else:
+            RUNNERS[name](results, args.backends, args.quick)
     report("Summary: each benchmark against its floor, measured in the same run", results.summary)
     for name in skipped:
         print(f"{name}: not built")

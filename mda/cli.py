@@ -356,9 +356,17 @@ def stats_release(period: str) -> None:
         except DomainError as exc:
             raise _fail(exc) from None
         except DisclosureRefused as exc:
+            detail = ""
+            if exc.already:
+                detail = (
+                    f" {len(exc.already)} of them already are by the earlier releases of "
+                    f"{', '.join(sorted({key[0] for key in exc.already}))} alone (a new version"
+                    " of a month whose half year is published, after its data changed):"
+                    " suppressing more in this release cannot protect them."
+                )
             raise click.ClickException(
                 f"The audit refused the release of {period}: {len(exc.failures)} suppressed "
-                "cell(s) could be narrowed down too far. Nothing was published."
+                f"cell(s) could be narrowed down too far.{detail} Nothing was published."
             ) from None
     if made:
         click.echo(

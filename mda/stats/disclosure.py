@@ -24,18 +24,35 @@ that it is not negative.
    maximum of its true value over all non-negative integer solutions consistent with everything
    published, by linear programming (HiGHS), with an integer program where the linear optimum is
    not integral. A range narrower than the protection level refuses the release.
+
+Speed without a weaker audit. The system falls apart into components (cells linked by some
+relation); each is one HiGHS model (highspy), built once, and each extreme only changes its
+objective, so it starts from the previous optimum (primal simplex; the moves of step 2 change
+bounds and use the dual). An integer program runs only where the linear optimum is fractional
+and stops once its incumbent is within less than 1 of its bound, which for an integer objective
+is the optimum. A release audits the components its own cells are in: the others hold earlier
+releases only, as they were audited when made. Every extreme stays exact.
+
+A new version of a month after its half year is released can be refused, rightly: where the
+month's data changed a little, a cell may be pinned down by the half year minus the other
+months (their published intervals still hold for the current data), whatever the month itself
+publishes. The earlier releases disclose it already; no suppression in this release can take
+that back. :class:`DisclosureRefused` lists those cells in ``already`` and says so, and
+``mda stats release`` repeats it. (Not refusing such a version would publish nothing new
+about those cells; whether to allow that is a policy decision, left open.)
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import highspy
 import numpy as np
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.optimize import linprog
 
 TOTAL = "_total"
 METHOD = "greedy-lp-v1"
@@ -91,11 +108,29 @@ class DisclosureSettings:
 
 
 class DisclosureRefused(Exception):
-    """The audit found suppressed cells an attacker can narrow down too far."""
+    """The audit found suppressed cells an attacker can narrow down too far.
 
-    def __init__(self, failures: Sequence[tuple[CellKey, int, int | None]]) -> None:
-        super().__init__(f"{len(failures)} suppressed cell(s) could be narrowed down too far")
+    ``failures``: each cell with its range. ``already``: those of them that the earlier
+    releases alone (without this one) already narrow down too far, so that no pattern of
+    this release can protect them: typically a new version of a month whose half year and
+    other months are published, when its data changed.
+    """
+
+    def __init__(
+        self,
+        failures: Sequence[tuple[CellKey, int, int | None]],
+        already: Iterable[CellKey] = (),
+    ) -> None:
         self.failures = list(failures)
+        self.already = sorted(set(already))
+        message = f"{len(self.failures)} suppressed cell(s) could be narrowed down too far"
+        if self.already:
+            labels = sorted({key[0] for key in self.already})
+            message += (
+                f"; {len(self.already)} of them already are by the earlier releases alone "
+                f"(periods {', '.join(labels)}), which no pattern of this release can change"
+            )
+        super().__init__(message)
 
 
 # --- tables -----------------------------------------------------------------------------
@@ -474,11 +509,7 @@ def protect(
             queue = [i for i in sorted(added_now) if not state.unbounded(i)]
         published = _publish(current, reasons, settings)
         now = Node(current.label, current.shapes, current.truth, [*current.published, published])
-        ranges = audit(
-            [now, *context],
-            links,
-            settings,
-        )
+        ranges = audit([now, *context], links, settings, new=current.label)
         failing = [
             key for key, (low, high) in ranges.items() if high is not None and high - low < level
         ]
@@ -487,27 +518,14 @@ def protect(
         targets = {
             system.index[key]: targets.get(system.index[key], level) + level for key in failing
         }
-    raise DisclosureRefused([(key, ranges[key][0], ranges[key][1]) for key in failing])
-
-
-#: At most this many programs, and about this many unknowns, are stacked in one solve: the
-#: stacking saves the per-call overhead on small tables; large linked systems go one by one.
-BATCH = 16
-STACK_WIDTH = 6000
-
-
-def _chunks(items: list[Any], width: Callable[[Any], int]) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    total = 0
-    for item in items:
-        w = width(item)
-        if chunk and (len(chunk) >= BATCH or total + w > STACK_WIDTH):
-            yield chunk
-            chunk, total = [], 0
-        chunk.append(item)
-        total += w
-    if chunk:
-        yield chunk
+    earlier = Node(current.label, current.shapes, current.truth, list(current.published))
+    before = derivable([earlier, *context], links, settings, failing)
+    already = [
+        key
+        for key in failing
+        if before[key][1] is not None and before[key][1] - before[key][0] < level  # type: ignore[operator]
+    ]
+    raise DisclosureRefused([(key, ranges[key][0], ranges[key][1]) for key in failing], already)
 
 
 def _protect_batch(
@@ -549,27 +567,16 @@ def _cheapest_moves(state: _State, requests: list[tuple[int, int]]) -> list[list
     """For each (cell, move): the cells that must move with it, or None when it cannot.
 
     Each is ``min cost of |y|`` with every relation kept, ``y_cell = move`` and published
-    cells fixed; independent problems of one component are stacked block-diagonally and
-    solved together (one HiGHS call per batch).
+    cells fixed. The requests of one component differ only in the moving cell's bounds and
+    cost, so each component is one HiGHS model: a request changes those, solves from the
+    previous optimal basis (hot start) and puts them back.
     """
-    out: list[list[int] | None] = []
     system = state.system
-    for chunk in _chunks(requests, lambda r: 2 * len(system.components[system.where[r[0]]])):
-        results = _solve_moves(state, chunk)
-        if results is None:  # some request has no move: solve them one by one
-            results = []
-            for request in chunk:
-                single = _solve_moves(state, [request])
-                results.append(None if single is None else single[0])
-        out += results
-    return out
-
-
-def _solve_moves(state: _State, requests: list[tuple[int, int]]) -> list[list[int] | None] | None:
-    system = state.system
-    blocks: list[Block] = []
-    for i, move in requests:
-        k = system.where[i]
+    by_component: dict[int, list[int]] = {}
+    for n, (i, _move) in enumerate(requests):
+        by_component.setdefault(system.where[i], []).append(n)
+    out: list[list[int] | None] = [None] * len(requests)
+    for k, numbers in by_component.items():
         component = system.components[k]
         m = len(component)
         _eq, le = state.component_matrices(k)
@@ -583,31 +590,81 @@ def _solve_moves(state: _State, requests: list[tuple[int, int]]) -> list[list[in
         up_limit[pinned] = down_limit[pinned] = 0.0
         base = np.where(values == 0, 10.0 * state.settings.threshold, 1.0 + values)
         cost = np.where(movable | pinned, 0.0, base * state.margin_factor[component])
-        local_i = system.local[i]
-        cost[local_i] = 0.0
-        low = np.zeros(2 * m)
-        high = np.concatenate([up_limit, down_limit])
-        # The cell itself moves by exactly ``move`` (up in y_up, down in y_down).
-        high[local_i] = high[m + local_i] = 0.0
-        if move > 0:
-            low[local_i] = high[local_i] = float(move)
-        else:
-            low[m + local_i] = high[m + local_i] = float(-move)
         b_ub = -(le @ values) if le.shape[0] else np.zeros(0)
-        b_eq = np.zeros(a_eq.shape[0])
-        blocks.append((a_eq, a_ub, np.concatenate([cost, cost]), low, high, b_eq, b_ub))
-    state.solves += 1
-    solved = _solve_stacked(blocks)
-    if solved is None:
-        return None
-    out: list[list[int] | None] = []
-    for (i, _move), z in zip(requests, solved, strict=True):
-        component = system.components[system.where[i]]
-        m = len(component)
-        moved = z[:m] + z[m:]
-        local_i = system.local[i]
-        out.append([component[j] for j in np.flatnonzero(moved > 1e-7) if j != local_i])
+        # Pinned cells cannot move: their columns go (a neighbour's published cells are most
+        # of a linked system), and so do the rows left without a column (0 <= b_ub holds).
+        keep = np.flatnonzero(~pinned)
+        w = len(keep)
+        columns = np.concatenate([keep, m + keep])
+        a_eq, a_ub = a_eq[:, columns], a_ub[:, columns]
+        rows_eq = np.flatnonzero(np.diff(sparse.csr_array(a_eq).indptr))
+        rows_ub = np.flatnonzero(np.diff(sparse.csr_array(a_ub).indptr))
+        a_eq, a_ub, b_ub = a_eq[rows_eq], a_ub[rows_ub], b_ub[rows_ub]
+        high = np.concatenate([up_limit[keep], down_limit[keep]])
+        kept_cost = np.concatenate([cost[keep], cost[keep]]).astype(float)
+        h = _lp_model(a_eq, a_ub, np.zeros(len(rows_eq)), b_ub, np.zeros(2 * w), high, DUAL)
+        h.changeColsCost(2 * w, np.arange(2 * w, dtype=np.int32), kept_cost)
+        position = {int(q): p for p, q in enumerate(keep)}
+        state.solves += 1
+        for n in numbers:
+            i, move = requests[n]
+            j = position[system.local[i]]
+            # The cell itself moves by exactly ``move`` (up in y_up, down in y_down), free.
+            up = float(move) if move > 0 else 0.0
+            down = float(-move) if move < 0 else 0.0
+            pair = np.array([j, w + j], dtype=np.int32)
+            h.changeColsCost(2, pair, np.zeros(2))
+            h.changeColBounds(j, up, up)
+            h.changeColBounds(w + j, down, down)
+            h.run()
+            if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                z = np.asarray(h.getSolution().col_value)
+                moved = z[:w] + z[w:]
+                out[n] = [component[keep[q]] for q in np.flatnonzero(moved > 1e-7) if q != j]
+            h.changeColsCost(2, pair, kept_cost[pair])
+            h.changeColBounds(j, 0.0, float(high[j]))
+            h.changeColBounds(w + j, 0.0, float(high[w + j]))
     return out
+
+
+#: HiGHS' simplex strategies: dual (a hot start after a bound changes) and primal (after the
+#: objective changes: the previous optimum stays feasible, and primal goes on from there).
+DUAL, PRIMAL = 1, 4
+
+
+def _lp_model(
+    eq: Any,
+    le: Any,
+    b_eq: np.ndarray,
+    b_ub: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    strategy: int = DUAL,
+) -> Any:
+    """A HiGHS model (no objective yet) of ``eq x = b_eq``, ``le x <= b_ub``, ``low <= x <=
+    high``, without presolve (it would drop the basis that each hot start keeps)."""
+    h = _HIGHS()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "off")
+    h.setOptionValue("simplex_strategy", strategy)
+    n = len(low)
+    h.addVars(n, np.asarray(low, dtype=float), np.asarray(high, dtype=float))
+    for matrix, lower, upper in (
+        (eq, b_eq, b_eq),
+        (le, np.full(le.shape[0], -np.inf), b_ub),
+    ):
+        if matrix.shape[0]:
+            csr = sparse.csr_array(matrix)
+            h.addRows(
+                csr.shape[0],
+                np.asarray(lower, dtype=float),
+                np.asarray(upper, dtype=float),
+                csr.nnz,
+                csr.indptr.astype(np.int32),
+                csr.indices.astype(np.int32),
+                csr.data.astype(float),
+            )
+    return h
 
 
 def _publish(
@@ -629,7 +686,11 @@ def _publish(
 
 
 def audit(
-    nodes: Sequence[Node], links: Iterable[Link], settings: DisclosureSettings
+    nodes: Sequence[Node],
+    links: Iterable[Link],
+    settings: DisclosureSettings,
+    *,
+    new: str | None = None,
 ) -> dict[CellKey, tuple[int, int | None]]:
     """For every suppressed cell of every node with a release: the range an attacker gets.
 
@@ -637,86 +698,71 @@ def audit(
     also the earlier versions that fit the current data), the relations between cells, the
     rounding rule, and that counts are whole and not negative. Returns ``(low, high)``, high
     None when unbounded.
+
+    ``new``: the label of the node whose release is being made. Only the suppressed cells
+    that release can narrow are audited then: those in a component (a group of cells linked
+    by relations) that holds one of its cells. A component without one is made of earlier
+    releases only, exactly as they were audited when they were made.
     """
     system = System(nodes, links)
-    n = len(system.keys)
-    low = np.zeros(n)
-    high = np.full(n, np.inf)
+    low, high = _bounds(system, nodes, settings)
     targets: list[int] = []
     for node in nodes:
         if not node.published:
             continue
-        known = _known_values(node, settings)
-        for (name, coords), (lo, hi) in known.items():
-            i = system.index.get((node.label, name, coords))
-            if i is None:
-                continue
-            low[i] = max(low[i], lo)
-            high[i] = min(high[i], np.inf if hi is None else hi)
         for name, cells in node.published[-1].items():
             for coords, value in cells.items():
                 i = system.index.get((node.label, name, coords))
                 if i is not None and value is None:
                     targets.append(i)
+    if new is not None:
+        touched = {system.where[i] for i, key in enumerate(system.keys) if key[0] == new}
+        targets = [g for g in targets if system.where[g] in touched]
     eq, le = system.full_matrices()
     rays = unbounded_cells(eq, le, np.isinf(high))
-    ordered = sorted(targets)
-    smallest = _extremes(system, low, high, ordered, +1)
-    bounded = [g for g in ordered if not rays[g]]
-    largest = dict(zip(bounded, _extremes(system, low, high, bounded, -1), strict=True))
+    found, _lp, _mip = _extremes(system, low, high, sorted(set(targets)), rays)
     ranges: dict[CellKey, tuple[int, int | None]] = {}
-    for g, low_g in zip(ordered, smallest, strict=True):
-        if low_g is None:
-            raise RuntimeError("the published figures are inconsistent: no solution")
-        high_g = largest.get(g)
+    for g, (low_g, high_g) in found.items():
         ranges[system.keys[g]] = (int(low_g), None if high_g is None else int(high_g))
     return ranges
 
 
-def _block_diagonal(matrices: Sequence[Any], widths: Sequence[int]) -> Any:
-    """The matrices side by side on the diagonal (each may have no rows)."""
-    data, rows, cols = [], [], []
-    row0 = col0 = 0
-    for matrix, width in zip(matrices, widths, strict=True):
-        coo = sparse.coo_array(matrix)
-        data.append(coo.data)
-        rows.append(coo.row + row0)
-        cols.append(coo.col + col0)
-        row0 += matrix.shape[0]
-        col0 += width
-    return sparse.csr_array(
-        (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(row0, col0),
-    )
+def _bounds(
+    system: System, nodes: Sequence[Node], settings: DisclosureSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each unknown's interval from what its node published (0 and no upper bound if none)."""
+    n = len(system.keys)
+    low = np.zeros(n)
+    high = np.full(n, np.inf)
+    for node in nodes:
+        if not node.published:
+            continue
+        for (name, coords), (lo, hi) in _known_values(node, settings).items():
+            i = system.index.get((node.label, name, coords))
+            if i is None:
+                continue
+            low[i] = max(low[i], lo)
+            high[i] = min(high[i], np.inf if hi is None else hi)
+    return low, high
 
 
-Block = tuple[Any, Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-def _solve_stacked(blocks: Sequence[Block]) -> list[np.ndarray] | None:
-    """Independent linear programs ``(eq, le, c, low, high, b_eq, b_ub)`` (``eq x = b_eq``,
-    ``le x <= b_ub``) solved in one HiGHS call; None when any of them has no optimum."""
-    widths = [len(block[2]) for block in blocks]
-    eq = _block_diagonal([b[0] for b in blocks], widths)
-    le = _block_diagonal([b[1] for b in blocks], widths)
-    result = linprog(
-        np.concatenate([b[2] for b in blocks]),
-        A_ub=le if le.shape[0] else None,
-        b_ub=np.concatenate([b[6] for b in blocks]) if le.shape[0] else None,
-        A_eq=eq if eq.shape[0] else None,
-        b_eq=np.concatenate([b[5] for b in blocks]) if eq.shape[0] else None,
-        bounds=np.column_stack(
-            [np.concatenate([b[3] for b in blocks]), np.concatenate([b[4] for b in blocks])]
-        ),
-        method="highs",
-    )
-    if result.status != 0:
-        return None
-    out, start = [], 0
-    for width in widths:
-        out.append(result.x[start : start + width])
-        start += width
-    return out
+def derivable(
+    nodes: Sequence[Node],
+    links: Iterable[Link],
+    settings: DisclosureSettings,
+    keys: Sequence[CellKey],
+) -> dict[CellKey, tuple[int, int | None]]:
+    """The range an attacker derives for each of ``keys`` from the nodes' releases (as
+    :func:`audit` does, for any cell, published or not)."""
+    system = System(nodes, links)
+    low, high = _bounds(system, nodes, settings)
+    cells = sorted({system.index[key] for key in keys})
+    eq, le = system.full_matrices()
+    rays = unbounded_cells(eq, le, np.isinf(high))
+    found, _lp, _mip = _extremes(system, low, high, cells, rays)
+    return {
+        system.keys[g]: (int(lo), None if hi is None else int(hi)) for g, (lo, hi) in found.items()
+    }
 
 
 def unbounded_cells(eq: Any, le: Any, movable: np.ndarray) -> np.ndarray:
@@ -796,79 +842,117 @@ def _reduce(system: System, k: int, low: np.ndarray, high: np.ndarray) -> _Reduc
     )
 
 
-def _extremes(
-    system: System, low: np.ndarray, high: np.ndarray, cells: list[int], sign: int
-) -> list[float | None]:
-    """min (sign=+1) or max (sign=-1) of each cell over the integer points (None: unbounded).
+#: highspy's core class: unlike its ``Highs`` subclass, it prints no banner on stdout.
+_HIGHS: Any = getattr(highspy, "_Highs", highspy.Highs)
 
-    Each is a linear program over the cell's component (without the cells known exactly);
-    they are stacked block-diagonally and solved together. A block whose optimum is not
-    integral is solved again as an integer program on its own.
+
+class _Extremes:
+    """One component's audit programs in one HiGHS model, built once.
+
+    Each extreme changes only the objective (one column, minimised or maximised), so the
+    linear program starts from the previous optimal basis (HiGHS hot start) instead of from
+    scratch. Where the linear optimum is not integral, the same model with integer columns
+    (built on first need) gives the integer extreme. It stops as soon as its incumbent is
+    within less than 1 of its bound: the objective is one integer column, so that incumbent
+    is the optimum (and the relative gap is 0: no early stop on large counts).
     """
-    reduced: dict[int, _Reduced] = {}
-    for g in cells:
-        if system.where[g] not in reduced:
-            reduced[system.where[g]] = _reduce(system, system.where[g], low, high)
-    out: list[float | None] = []
-    for chunk in _chunks(cells, lambda g: len(reduced[system.where[g]].low)):
-        blocks: list[Block] = []
-        for g in chunk:
-            r = reduced[system.where[g]]
-            c = np.zeros(len(r.low))
-            c[r.position[g]] = float(sign)
-            blocks.append((r.eq, r.le, c, r.low, r.high, r.b_eq, r.b_ub))
-        solved = _solve_stacked(blocks)
-        for n, g in enumerate(chunk):
-            r = reduced[system.where[g]]
-            j = r.position[g]
-            x = None if solved is None else solved[n]
-            if x is not None and np.all(np.abs(x - np.round(x)) < 1e-7):
-                out.append(float(round(x[j])))
-            elif x is not None:
-                out.append(_integer_extreme(r, j, sign))
-            else:
-                out.append(_extreme(r, j, sign))
-    return out
 
+    def __init__(self, r: _Reduced) -> None:
+        self.r = r
+        self.lp = self._model(integer=False)
+        self.mip: Any = None
+        self.column = -1
+        self.lp_solves = 0
+        self.mip_solves = 0
 
-def _extreme(r: _Reduced, k: int, sign: int) -> float | None:
-    """min (sign=+1) or max (sign=-1) of x_k over the integer points; None if unbounded."""
-    c = np.zeros(len(r.low))
-    c[k] = float(sign)
-    result = linprog(
-        c,
-        A_ub=r.le if r.le.shape[0] else None,
-        b_ub=r.b_ub if r.le.shape[0] else None,
-        A_eq=r.eq if r.eq.shape[0] else None,
-        b_eq=r.b_eq if r.eq.shape[0] else None,
-        bounds=np.column_stack([r.low, r.high]),
-        method="highs",
-    )
-    if result.status == 3:
-        return None  # unbounded
-    if result.status != 0:
-        raise RuntimeError(f"the audit's linear program failed: {result.message}")
-    x = result.x
-    if np.all(np.abs(x - np.round(x)) < 1e-7):
+    def _model(self, *, integer: bool) -> Any:
+        r = self.r
+        h = _lp_model(r.eq, r.le, r.b_eq, r.b_ub, r.low, r.high, PRIMAL)
+        if integer:
+            h.setOptionValue("presolve", "on")
+            h.setOptionValue("mip_rel_gap", 0.0)
+            h.setOptionValue("mip_abs_gap", 0.99)
+            n = len(r.low)
+            h.changeColsIntegrality(
+                n,
+                np.arange(n, dtype=np.int32),
+                np.full(n, highspy.HighsVarType.kInteger),
+            )
+        return h
+
+    def _solve(self, h: Any, k: int, sign: int, previous: int) -> tuple[str, np.ndarray | None]:
+        if previous >= 0 and previous != k:
+            h.changeColCost(previous, 0.0)
+        h.changeObjectiveSense(
+            highspy.ObjSense.kMinimize if sign > 0 else highspy.ObjSense.kMaximize
+        )
+        h.changeColCost(k, 1.0)
+        h.run()
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            return "optimal", np.asarray(h.getSolution().col_value)
+        if status == highspy.HighsModelStatus.kUnbounded:
+            return "unbounded", None
+        if status in (
+            highspy.HighsModelStatus.kInfeasible,
+            highspy.HighsModelStatus.kUnboundedOrInfeasible,
+        ):
+            return "infeasible", None
+        raise RuntimeError(f"the audit's program stopped: {h.modelStatusToString(status)}")
+
+    def extreme(self, k: int, sign: int) -> float | None:
+        """min (sign=+1) or max (sign=-1) of column ``k`` over the integer points (None:
+        unbounded; NaN: no point at all)."""
+        outcome, x = self._solve(self.lp, k, sign, self.column)
+        self.column = k
+        self.lp_solves += 1
+        if outcome == "unbounded":
+            return None
+        if outcome == "infeasible" or x is None:
+            return float("nan")
+        if np.all(np.abs(x - np.round(x)) < 1e-7):
+            return float(round(x[k]))
+        if self.mip is None:
+            self.mip = self._model(integer=True)
+            self.mip_column = -1
+        outcome, x = self._solve(self.mip, k, sign, self.mip_column)
+        self.mip_column = k
+        self.mip_solves += 1
+        if outcome != "optimal" or x is None:
+            raise RuntimeError(f"the audit's integer program failed: {outcome}")
         return float(round(x[k]))
-    return _integer_extreme(r, k, sign)
 
 
-def _integer_extreme(r: _Reduced, k: int, sign: int) -> float:
-    """The linear optimum is fractional: the integer range may be narrower."""
-    c = np.zeros(len(r.low))
-    c[k] = float(sign)
-    constraints = []
-    if r.eq.shape[0]:
-        constraints.append(LinearConstraint(r.eq, r.b_eq, r.b_eq))
-    if r.le.shape[0]:
-        constraints.append(LinearConstraint(r.le, np.full(r.le.shape[0], -np.inf), r.b_ub))
-    exact = milp(
-        c,
-        constraints=constraints,
-        integrality=np.ones(len(r.low)),
-        bounds=Bounds(r.low, r.high),
-    )
-    if exact.status != 0:
-        raise RuntimeError(f"the audit's integer program failed: {exact.message}")
-    return float(round(exact.x[k]))
+def _extremes(
+    system: System, low: np.ndarray, high: np.ndarray, cells: list[int], unbounded: np.ndarray
+) -> tuple[dict[int, tuple[float, float | None]], int, int]:
+    """Each cell's (min, max) over the integer points (max None: unbounded), and how many
+    linear and integer programs that took.
+
+    One :class:`_Extremes` model per component (without the cells known exactly): its
+    minima in turn, then its maxima, so each program starts near the previous optimum.
+    """
+    by_component: dict[int, list[int]] = {}
+    for g in cells:
+        by_component.setdefault(system.where[g], []).append(g)
+    out: dict[int, tuple[float, float | None]] = {}
+    lp_solves = mip_solves = 0
+    for k, members in by_component.items():
+        model = _Extremes(_reduce(system, k, low, high))
+        smallest = {
+            g: model.extreme(model.r.position[g], +1) for g in members if g in model.r.position
+        }
+        for g in members:
+            if g not in model.r.position:  # known exactly (an earlier version published it)
+                out[g] = (float(low[g]), float(high[g]))
+                continue
+            low_g = smallest[g]
+            if low_g is None or low_g != low_g:  # NaN: no point at all
+                raise RuntimeError("the published figures are inconsistent: no solution")
+            high_g = None if unbounded[g] else model.extreme(model.r.position[g], -1)
+            if high_g is not None and high_g != high_g:
+                raise RuntimeError("the published figures are inconsistent: no solution")
+            out[g] = (low_g, high_g)
+        lp_solves += model.lp_solves
+        mip_solves += model.mip_solves
+    return out, lp_solves, mip_solves

@@ -12,6 +12,7 @@ from mda.stats.disclosure import (
     TOTAL,
     DisclosureRefused,
     DisclosureSettings,
+    Link,
     Node,
     TableShape,
     audit,
@@ -200,6 +201,48 @@ def test_a_release_that_cannot_be_protected_is_refused():
     with pytest.raises(DisclosureRefused) as refused:
         protect(node, [], [], SETTINGS)
     assert refused.value.failures[0][0] == ("2026-10", "t", ("A", "p"))
+    # The earlier version alone pins it down: the refusal says no pattern here can help.
+    assert refused.value.already == [("2026-10", "t", ("A", "p"))]
+    assert "already are by the earlier releases alone (periods 2026-10)" in str(refused.value)
+
+
+def test_a_month_after_its_half_year_pinned_by_the_half_year_is_refused_and_says_why():
+    """A new version of a month whose half year and other months are published: a cell that
+    changed a little is pinned by the half year minus the other months (their intervals still
+    hold for the current data). That is already disclosed by the earlier releases; the audit
+    refuses, and says so (no suppression in this month can change it)."""
+    shape = TableShape("t", ("region", "x"), (("A", "B"), ("p", "q")), (False, False))
+    months = [f"2026-{m:02d}" for m in range(7, 13)]
+    links = [
+        Link(
+            ((("2026-H2", "t", c), 1), *(((m, "t", c), -1) for m in months)),
+            "eq",
+            "half sums months",
+        )
+        for c in shape.cells()
+    ]
+
+    # (A, p): 10 in October, 10 in November (published 10: [10, 12]), 0 elsewhere; the half
+    # year published 20 ([18, 22]). October's count is then corrected to 9.
+    def truth(month: str, a_p: int) -> dict:
+        return {"t": {("A", "p"): a_p, ("A", "q"): 40, ("B", "p"): 40, ("B", "q"): 40}}
+
+    values = {m: (10 if m in ("2026-10", "2026-11") else 0) for m in months}
+    context = []
+    for m in months:
+        if m == "2026-10":
+            continue
+        t = truth(m, values[m])
+        published = {"t": {c: round_count(v, 5) for c, v in t["t"].items()}}
+        context.append(Node(m, {"t": shape}, t, [published]))
+    half_truth = {"t": {("A", "p"): 19, ("A", "q"): 240, ("B", "p"): 240, ("B", "q"): 240}}
+    half_published = {"t": {("A", "p"): 20, ("A", "q"): 240, ("B", "p"): 240, ("B", "q"): 240}}
+    context.append(Node("2026-H2", {"t": shape}, half_truth, [half_published]))
+    v1 = {"t": {("A", "p"): 10, ("A", "q"): 40, ("B", "p"): 40, ("B", "q"): 40}}
+    october = Node("2026-10", {"t": shape}, truth("2026-10", 9), [v1])
+    with pytest.raises(DisclosureRefused) as refused:
+        protect(october, context, links, SETTINGS)
+    assert refused.value.already == [("2026-10", "t", ("A", "p"))]
 
 
 def test_national_margin_is_exact_sum_before_rounding():
