@@ -36,12 +36,12 @@ from sqlalchemy import (
     Connection,
     Table,
     Text,
+    and_,
     bindparam,
     func,
     insert,
-    literal,
+    or_,
     select,
-    tuple_,
     type_coerce,
     union_all,
     update,
@@ -632,37 +632,50 @@ def _rows_of(actor: Actor, state: StepState, change: StepChange, now: datetime) 
     )
 
 
+# Built once: executed with parameters, each compiles once per set of columns it is given
+# (SQLAlchemy's statement cache), and none is rebuilt or re-keyed per step.
+_MOVE = update(_T).where(_T.c.id == bindparam("b_id"), _T.c.version == bindparam("b_version"))
+_SET_ITEM = update(_CHECKLIST).where(
+    _CHECKLIST.c.trajectory_id == bindparam("b_trajectory_id"),
+    _CHECKLIST.c.key == bindparam("b_key"),
+)
+_CLOSE = update(_DEADLINES).where(
+    _DEADLINES.c.id == bindparam("b_id"), _DEADLINES.c.version == bindparam("b_version")
+)
+_INSERT = {table.name: insert(table) for table in (_CHECKLIST, _MEASUREMENTS, _DEADLINES)}
+_INSERT_EVENT, _INSERT_ACCESS = insert(_EVENTS), insert(_ACCESS)
+
+
 def _write_one_by_one(conn: Connection, state: StepState, rows: _Rows) -> None:
     """SQLite: a statement per table (each is a call into the library, no network)."""
-    tid = state.id
-    moved = conn.execute(
-        update(_T).where(_T.c.id == tid, _T.c.version == state.version).values(rows.trajectory)
-    )
+    moved = conn.execute(_MOVE, {"b_id": state.id, "b_version": state.version, **rows.trajectory})
     if moved.rowcount != 1:
         raise Conflict(msg(CONFLICT))
     if rows.new_items:
-        conn.execute(insert(_CHECKLIST), rows.new_items)
+        conn.execute(_INSERT[_CHECKLIST.name], rows.new_items)
     for item in rows.changed_items:
-        conn.execute(
-            update(_CHECKLIST)
-            .where(_CHECKLIST.c.trajectory_id == tid, _CHECKLIST.c.key == item["key"])
-            .values({k: v for k, v in item.items() if k not in ("trajectory_id", "key")})
-        )
+        values = {k: v for k, v in item.items() if k not in ("trajectory_id", "key")}
+        conn.execute(_SET_ITEM, {"b_trajectory_id": state.id, "b_key": item["key"], **values})
     if rows.measurement is not None:
-        conn.execute(insert(_MEASUREMENTS).values(rows.measurement))
+        conn.execute(_INSERT[_MEASUREMENTS.name], rows.measurement)
     for status, deadlines in rows.closed.items():
         for deadline in deadlines:
             closed = conn.execute(
-                update(_DEADLINES)
-                .where(_DEADLINES.c.id == deadline.id, _DEADLINES.c.version == deadline.version)
-                .values(status=status, version=deadline.version + 1, **rows.closing)
+                _CLOSE,
+                {
+                    "b_id": deadline.id,
+                    "b_version": deadline.version,
+                    "status": status,
+                    "version": deadline.version + 1,
+                    **rows.closing,
+                },
             )
             if closed.rowcount != 1:
                 raise Conflict(msg(CONFLICT))
     if rows.opened:
-        conn.execute(insert(_DEADLINES), rows.opened)
-    conn.execute(insert(_EVENTS).values(rows.event))
-    conn.execute(insert(_ACCESS).values(rows.access))
+        conn.execute(_INSERT[_DEADLINES.name], rows.opened)
+    conn.execute(_INSERT_EVENT, rows.event)
+    conn.execute(_INSERT_ACCESS, rows.access)
 
 
 def _write_in_one_statement(conn: Connection, state: StepState, rows: _Rows) -> None:
@@ -670,15 +683,75 @@ def _write_in_one_statement(conn: Connection, state: StepState, rows: _Rows) -> 
 
     The versioned trajectory UPDATE ... RETURNING feeds the inserts (they select from it, so
     nothing is inserted when it updated nothing: no duplicate event ``seq``, no second open
-    deadline of a kind), the updates by its id; the final SELECT counts the trajectory and
-    deadline rows updated, and a shortfall is a :class:`Conflict` (the transaction then rolls
-    back).
+    deadline of a kind), the updates go through its id; the final SELECT counts the trajectory
+    and deadline rows updated, and a shortfall is a :class:`Conflict` (the transaction then
+    rolls back). The statement is built once per shape of step (which columns, how many rows
+    of each kind) and executed with the step's values as parameters.
     """
-    tid = state.id
+    inserts = {
+        "ni": [_with_defaults(_CHECKLIST, i) for i in rows.new_items],
+        "m": [] if rows.measurement is None else [_with_defaults(_MEASUREMENTS, rows.measurement)],
+        "o": [_with_defaults(_DEADLINES, d) for d in rows.opened],
+        "e": [_with_defaults(_EVENTS, rows.event)],
+        "a": [_with_defaults(_ACCESS, rows.access)],
+    }
+    changed = [
+        {k: v for k, v in item.items() if k not in ("trajectory_id", "key")}
+        for item in rows.changed_items
+    ]
+    closed = list(rows.closed.items())
+    shape = (
+        tuple(rows.trajectory),
+        tuple((prefix, tuple(tuple(v) for v in values)) for prefix, values in inserts.items()),
+        tuple(tuple(c) for c in changed),
+        tuple((status, len(deadlines)) for status, deadlines in closed),
+    )
+    statement = _ONE_STATEMENT.get(shape)
+    if statement is None:
+        statement = _ONE_STATEMENT[shape] = _one_statement(rows, inserts, changed, closed)
+    params: dict[str, Any] = {"t__id": state.id, "t__version": state.version}
+    params.update({f"t_{k}": v for k, v in rows.trajectory.items()})
+    for prefix, inserted in inserts.items():
+        for i, row in enumerate(inserted):
+            params.update({f"{prefix}{i}_{k}": v for k, v in row.items()})
+    for i, (item, values) in enumerate(zip(rows.changed_items, changed, strict=True)):
+        params[f"ci{i}__key"] = item["key"]
+        params.update({f"ci{i}_{k}": v for k, v in values.items()})
+    params.update({f"cl_{k}": v for k, v in rows.closing.items()})
+    for j, (status, deadlines) in enumerate(closed):
+        params[f"cs{j}__status"] = status
+        for k, deadline in enumerate(deadlines):
+            params[f"cs{j}_{k}_id"], params[f"cs{j}_{k}_version"] = deadline.id, deadline.version
+    found = conn.execute(statement, params).one()
+    if list(found) != [1, *(len(deadlines) for _status, deadlines in closed)]:
+        raise Conflict(msg(CONFLICT))
+
+
+_ONE_STATEMENT: dict[Any, Any] = {}
+_INSERTED = {
+    "ni": _CHECKLIST,
+    "m": _MEASUREMENTS,
+    "o": _DEADLINES,
+    "e": _EVENTS,
+    "a": _ACCESS,
+}
+
+
+def _one_statement(
+    rows: _Rows,
+    inserts: dict[str, list[dict[str, Any]]],
+    changed: list[dict[str, Any]],
+    closed: list[tuple[DeadlineStatus, list[DeadlineState]]],
+) -> Any:
+    """The statement of :func:`_write_in_one_statement` for a step of this shape."""
+
+    def param(name: str, table: Table, column: str) -> Any:
+        return bindparam(name, type_=table.c[column].type)
+
     moved = (
         update(_T)
-        .where(_T.c.id == tid, _T.c.version == state.version)
-        .values(rows.trajectory)
+        .where(_T.c.id == bindparam("t__id"), _T.c.version == bindparam("t__version"))
+        .values({k: param(f"t_{k}", _T, k) for k in rows.trajectory})
         .returning(_T.c.id)
         .cte("moved")
     )
@@ -686,15 +759,52 @@ def _write_in_one_statement(conn: Connection, state: StepState, rows: _Rows) -> 
     # trajectory's row is locked, always in that order, so two steps cannot deadlock.
     after_move = select(moved.c.id)
     writes: list[Any] = []
-
-    def insert_from_moved(table: Table, values: list[dict[str, Any]]) -> None:
-        values = [_with_defaults(table, v) for v in values]
-        columns = list(values[0])
+    counted = [select(func.count()).select_from(moved).scalar_subquery()]
+    for i, values in enumerate(changed):
+        writes.append(
+            update(_CHECKLIST)
+            .where(
+                _CHECKLIST.c.trajectory_id.in_(after_move),
+                _CHECKLIST.c.key == bindparam(f"ci{i}__key"),
+            )
+            .values({k: param(f"ci{i}_{k}", _CHECKLIST, k) for k in values})
+            .cte(f"w{len(writes)}")
+        )
+    for j, (_status, deadlines) in enumerate(closed):
+        update_closed = (
+            update(_DEADLINES)
+            .where(
+                _DEADLINES.c.trajectory_id.in_(after_move),
+                or_(
+                    *(
+                        and_(
+                            _DEADLINES.c.id == bindparam(f"cs{j}_{k}_id"),
+                            _DEADLINES.c.version == bindparam(f"cs{j}_{k}_version"),
+                        )
+                        for k in range(len(deadlines))
+                    )
+                ),
+            )
+            .values(
+                status=param(f"cs{j}__status", _DEADLINES, "status"),
+                version=_DEADLINES.c.version + 1,
+                **{k: param(f"cl_{k}", _DEADLINES, k) for k in rows.closing},
+            )
+            .returning(_DEADLINES.c.id)
+            .cte(f"w{len(writes)}")
+        )
+        writes.append(update_closed)
+        counted.append(select(func.count()).select_from(update_closed).scalar_subquery())
+    for prefix, inserted in inserts.items():
+        if not inserted:
+            continue
+        table = _INSERTED[prefix]
+        columns = list(inserted[0])
         selects = [
             select(
-                *(sql_cast(literal(v[c], table.c[c].type), table.c[c].type) for c in columns)
+                *(sql_cast(param(f"{prefix}{i}_{c}", table, c), table.c[c].type) for c in columns)
             ).select_from(moved)
-            for v in values
+            for i in range(len(inserted))
         ]
         source = selects[0] if len(selects) == 1 else union_all(*selects)
         writes.append(
@@ -702,42 +812,7 @@ def _write_in_one_statement(conn: Connection, state: StepState, rows: _Rows) -> 
             .from_select(columns, source, include_defaults=False)
             .cte(f"w{len(writes)}")
         )
-
-    if rows.new_items:
-        insert_from_moved(_CHECKLIST, rows.new_items)
-    for item in rows.changed_items:
-        writes.append(
-            update(_CHECKLIST)
-            .where(_CHECKLIST.c.trajectory_id.in_(after_move), _CHECKLIST.c.key == item["key"])
-            .values({k: v for k, v in item.items() if k not in ("trajectory_id", "key")})
-            .cte(f"w{len(writes)}")
-        )
-    if rows.measurement is not None:
-        insert_from_moved(_MEASUREMENTS, [rows.measurement])
-    counted = [select(func.count()).select_from(moved).scalar_subquery()]
-    for status, deadlines in rows.closed.items():
-        closed = (
-            update(_DEADLINES)
-            .where(
-                _DEADLINES.c.trajectory_id.in_(after_move),
-                tuple_(_DEADLINES.c.id, _DEADLINES.c.version).in_(
-                    [(d.id, d.version) for d in deadlines]
-                ),
-            )
-            .values(status=status, version=_DEADLINES.c.version + 1, **rows.closing)
-            .returning(_DEADLINES.c.id)
-            .cte(f"w{len(writes)}")
-        )
-        writes.append(closed)
-        counted.append(select(func.count()).select_from(closed).scalar_subquery())
-    if rows.opened:
-        insert_from_moved(_DEADLINES, rows.opened)
-    insert_from_moved(_EVENTS, [rows.event])
-    insert_from_moved(_ACCESS, [rows.access])
-    found = conn.execute(select(*counted).add_cte(*writes)).one()
-    expected = [1, *(len(deadlines) for deadlines in rows.closed.values())]
-    if list(found) != expected:
-        raise Conflict(msg(CONFLICT))
+    return select(*counted).add_cte(*writes)
 
 
 def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
