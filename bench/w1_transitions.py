@@ -22,7 +22,7 @@ import multiprocessing
 import secrets
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -32,6 +32,7 @@ from bench.support import Backend, Timer, backends, progress, report
 from mda import create_app
 from mda.extensions import db
 from mda.services import trajectories as svc
+from mda.services.clock import today_nl
 from mda.services.context import Actor
 from mda.services.users import create_user
 from mda.vocabulary import Role
@@ -140,7 +141,7 @@ def drive_services(
                             actor,
                             tid,
                             number=1,
-                            measured_on=date.today(),
+                            measured_on=today_nl(),
                             violence_level="moderate",
                         )
                 steps += 1
@@ -207,7 +208,7 @@ def drive_floor(backend: Backend, count: int) -> tuple[Timer, int]:
                         "p": secrets.token_hex(6),
                         "u": uid,
                         "vt": json.dumps(["partner_violence"]),
-                        "day": date.today(),
+                        "day": today_nl(),
                         "t": stamp,
                     },
                 ).scalar_one()
@@ -244,7 +245,7 @@ def drive_floor(backend: Backend, count: int) -> tuple[Timer, int]:
                     elif kind == "measure":
                         session.execute(
                             text(INSERT_MEASUREMENT),
-                            {"id": tid, "d": date.today(), "t": stamp, "u": uid},
+                            {"id": tid, "d": today_nl(), "t": stamp, "u": uid},
                         )
                     else:
                         session.execute(
