@@ -145,6 +145,11 @@ def test_round_trips_per_step(committing_engine):
     """
     sqlite = committing_engine.dialect.name == "sqlite"
     begin = 1 if sqlite else 0  # SQLite's BEGIN IMMEDIATE is a statement of its own
+
+    def most(on_sqlite: int) -> int:
+        # PostgreSQL: the load and one data-modifying statement carrying every write.
+        return begin + on_sqlite if sqlite else 2
+
     with new_session(committing_engine) as session:
         coordinator = factories.user(session)
         act = factories.actor(coordinator)
@@ -158,7 +163,7 @@ def test_round_trips_per_step(committing_engine):
             svc.set_checklist_item(session, act, tid, "interrelated_problems", True)
         # SELECT, UPDATE trajectory, INSERT item, INSERT event, INSERT access
         assert counted.seen.count("SELECT") == 1
-        assert len(counted.seen) <= begin + 5, counted.seen
+        assert len(counted.seen) <= most(5), counted.seen
 
         for key in ("intergenerational", "severe_or_persistent", "needs_care_and_justice"):
             svc.set_checklist_item(session, act, tid, key, True)
@@ -166,7 +171,7 @@ def test_round_trips_per_step(committing_engine):
             svc.fire_trigger(session, act, tid, "accept")
         # SELECT, UPDATE trajectory, UPDATE deadline met, INSERT deadlines, event, access
         assert counted.seen.count("SELECT") == 1
-        assert len(counted.seen) <= begin + 6, counted.seen
+        assert len(counted.seen) <= most(6), counted.seen
 
         session.expunge_all()
         complete(session, act, session.get(Trajectory, tid))
@@ -183,7 +188,7 @@ def test_round_trips_per_step(committing_engine):
         # SELECT, UPDATE trajectory, UPDATE deadline met, INSERT measurement, INSERT deadlines,
         # event, access
         assert counted.seen.count("SELECT") == 1
-        assert len(counted.seen) <= begin + 7, counted.seen
+        assert len(counted.seen) <= most(7), counted.seen
 
 
 # --- the deadline rules' cache --------------------------------------------------------------
