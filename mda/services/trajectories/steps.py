@@ -49,7 +49,7 @@ from sqlalchemy import (
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_dict, set_committed_value
+from sqlalchemy.orm.attributes import instance_dict
 
 from mda.models import (
     AccessLogEntry,
@@ -568,7 +568,7 @@ def write_step(
         _write_in_one_statement(conn, state, rows)
     else:
         _write_one_by_one(conn, state, rows)
-    _refresh(session, state.id, rows.trajectory)
+    _expire(session, state.id)
 
 
 @dataclass
@@ -833,25 +833,11 @@ def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     return completed
 
 
-def _refresh(session: Session, tid: int, columns: Mapping[str, Any]) -> None:
-    """Bring the session's copies of what the step wrote up to date, without a query.
-
-    The trajectory's loaded columns take the values written (as if loaded now); its checklist
-    and measurements, and the session's checklist, measurement, deadline and event rows of the
-    trajectory, are expired and read afresh on first use. (Expiring the whole trajectory
-    would make even reading its id a query, which may open a transaction the caller does not
-    expect.)
-    """
+def _expire(session: Session, tid: int) -> None:
+    """Expire the session's copies of what the step wrote, so they are read afresh."""
     for obj in list(session.identity_map.values()):
         values = instance_dict(obj)  # what is loaded; reading it loads nothing
-        if isinstance(obj, Trajectory) and values.get("id") == tid:
-            for key, value in columns.items():
-                if key in values:
-                    set_committed_value(obj, key, value)
-            loaded = [key for key in ("checklist", "measurements") if key in values]
-            if loaded:
-                session.expire(obj, loaded)
-        elif (
+        if (isinstance(obj, Trajectory) and values.get("id") == tid) or (
             isinstance(obj, ChecklistItem | SafetyMeasurement | Deadline | TrajectoryEvent)
             and values.get("trajectory_id") == tid
         ):
