@@ -40,6 +40,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    inspect,
     or_,
     select,
     type_coerce,
@@ -837,11 +838,17 @@ def _expire(session: Session, tid: int) -> None:
     """Expire the session's copies of what the step wrote, so they are read afresh."""
     for obj in list(session.identity_map.values()):
         values = instance_dict(obj)  # what is loaded; reading it loads nothing
-        if (isinstance(obj, Trajectory) and values.get("id") == tid) or (
+        if isinstance(obj, Trajectory) and values.get("id") == tid:
+            # Everything but the key: reading ``trajectory.id`` after a step costs no query.
+            session.expire(obj, _TRAJECTORY_ATTRIBUTES)
+        elif (
             isinstance(obj, ChecklistItem | SafetyMeasurement | Deadline | TrajectoryEvent)
             and values.get("trajectory_id") == tid
         ):
             session.expire(obj)
+
+
+_TRAJECTORY_ATTRIBUTES = [prop.key for prop in inspect(Trajectory).attrs if prop.key != "id"]
 
 
 __all__ = [
