@@ -6,14 +6,24 @@ the step touches). The ratio service/floor is what the ORM, the workflow, author
 the identifier guard cost on top of the bare writes.
 
     python -m bench.w1_transitions --trajectories 200 --backends sqlite postgresql
+    python -m bench.w1_transitions --trajectories 100 --backends postgresql --processes 1 2 4
+
+``--processes`` also runs the services with 1, 2, 4, ... client processes at once, each on
+trajectories of its own (the trajectories split between them), and prints the aggregate
+steps/s per process count: whether throughput rises with clients (PostgreSQL's row locks
+let them work side by side; SQLite has one writer at a time).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import secrets
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -82,8 +92,13 @@ STEPS: list[tuple[str, str]] = [
 ]
 
 
-def drive_services(backend: Backend, count: int) -> tuple[Timer, int]:
-    app = create_app({"ENV_NAME": "testing", "DATABASE_URL": backend.url})
+def drive_services(
+    backend: Backend | str, count: int, ready: Callable[[], None] | None = None
+) -> tuple[Timer, int]:
+    """``count`` trajectories through the whole workflow by the services (``ready``: called
+    once the user is made, before the first step)."""
+    url = backend if isinstance(backend, str) else backend.url
+    app = create_app({"ENV_NAME": "testing", "DATABASE_URL": url})
     timer = Timer()
     steps = 0
     with app.app_context():
@@ -97,6 +112,8 @@ def drive_services(backend: Backend, count: int) -> tuple[Timer, int]:
             ["UTR"],
         )
         actor = Actor.from_user(user, channel="cli")
+        if ready is not None:
+            ready()
         for i in range(count):
             with timer.measure():
                 trajectory, _ = svc.register_referral(
@@ -129,7 +146,8 @@ def drive_services(backend: Backend, count: int) -> tuple[Timer, int]:
                         )
                 steps += 1
             session.expunge_all()
-            progress(i + 1, count, f"services {backend.name}")
+            if ready is None:
+                progress(i + 1, count, f"services {getattr(backend, 'name', '')}")
     return timer, steps
 
 
@@ -270,18 +288,83 @@ def run(backend: Backend, trajectories: int = 100) -> list[dict[str, object]]:
 
 
 TITLE = "W1 transitions (whole workflow, one transaction per step)"
+SCALING_TITLE = "W1 services with concurrent client processes (aggregate)"
+
+
+def _client(url: str, count: int, barrier: Any, results: Any) -> None:
+    """One client process: its own app, user and trajectories; starts with the others."""
+    timer, steps = drive_services(url, count, barrier.wait)
+    results.put((steps, timer.total))
+
+
+def scaling(backend: Backend, trajectories: int, processes: list[int]) -> list[dict[str, object]]:
+    """The services driven by ``n`` processes at once for each ``n`` in ``processes``.
+
+    The trajectories are split between the processes; each registers its own. Aggregate
+    steps/s is every process's steps over the wall time from the common start (after each
+    made its app and user) to the last one's end.
+    """
+    context = multiprocessing.get_context("spawn")
+    rows: list[dict[str, object]] = []
+    single: float | None = None
+    for n in processes:
+        barrier = context.Barrier(n + 1)
+        results = context.Queue()
+        share = max(1, trajectories // n)
+        workers = [
+            context.Process(target=_client, args=(backend.url, share, barrier, results))
+            for _ in range(n)
+        ]
+        for worker in workers:
+            worker.start()
+        barrier.wait()
+        start = time.perf_counter()
+        outcomes = [results.get() for _ in workers]
+        end = time.perf_counter()
+        for worker in workers:
+            worker.join()
+            if worker.exitcode:
+                raise SystemExit(f"a W1 client process failed (exit code {worker.exitcode})")
+        steps = sum(outcome[0] for outcome in outcomes)
+        rate = steps / (end - start)
+        single = single or rate
+        rows.append(
+            {
+                "backend": backend.name,
+                "processes": n,
+                "trajectories": share * n,
+                "steps": steps,
+                "aggregate steps/s": rate,
+                "per process steps/s": rate / n,
+                "x one process": rate / single,
+            }
+        )
+        progress(len(rows), len(processes), f"processes {backend.name}")
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trajectories", type=int, default=100)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--processes",
+        type=int,
+        nargs="+",
+        default=None,
+        help="also drive the services with these numbers of client processes at once",
+    )
     args = parser.parse_args()
     rows: list[dict[str, object]] = []
+    scaled: list[dict[str, object]] = []
     with backends(args.backends) as made:
         for backend in made:
             rows += run(backend, args.trajectories)
+            if args.processes:
+                scaled += scaling(backend, args.trajectories, args.processes)
     report(TITLE, rows)
+    if scaled:
+        report(SCALING_TITLE, scaled)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ helpers never commit: they run inside the calling service's unit of work.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +24,26 @@ from mda.services.messages import Text, msg, term
 from mda.services.uow import unit_of_work
 from mda.services.workdays import add_working_days_at, compute_due
 from mda.vocabulary import DeadlineKind, DeadlineStatus, DueUnit, NotificationKind
-from mda.workflows.trajectory import DeadlineChanges
+
+if TYPE_CHECKING:
+    from mda.services.trajectories.steps import DeadlineState, StepState
+
+
+class Rule(Protocol):
+    """A deadline rule: the ORM row, or the step writer's cached copy of it."""
+
+    @property
+    def amount(self) -> int: ...
+    @property
+    def unit(self) -> DueUnit: ...
+    @property
+    def remind_before_working_days(self) -> int: ...
+    @property
+    def escalate_after_working_days(self) -> int: ...
+    @property
+    def repeat_every_working_days(self) -> int: ...
+    @property
+    def remind_before_hours(self) -> int: ...
 
 
 def rule_for(session: Session, kind: DeadlineKind) -> DeadlineRule | None:
@@ -51,7 +71,7 @@ def rung_kind(rung: int) -> NotificationKind:
     return NotificationKind.ESCALATION
 
 
-def reminder_at(rule: DeadlineRule, due_at: datetime) -> datetime | None:
+def reminder_at(rule: Rule, due_at: datetime) -> datetime | None:
     """The reminder moment: hours before due for rules counted in hours, else working days."""
     if rule.unit is DueUnit.HOURS:
         hours = rule.remind_before_hours or 0
@@ -61,7 +81,7 @@ def reminder_at(rule: DeadlineRule, due_at: datetime) -> datetime | None:
     return None
 
 
-def rung_at(rule: DeadlineRule, due_at: datetime, rung: int) -> datetime | None:
+def rung_at(rule: Rule, due_at: datetime, rung: int) -> datetime | None:
     """The moment of ``rung`` for a deadline due at ``due_at``; None when there is no such rung."""
     if rung == REMINDER:
         return reminder_at(rule, due_at)
@@ -75,7 +95,7 @@ def rung_at(rule: DeadlineRule, due_at: datetime, rung: int) -> datetime | None:
     )
 
 
-def next_rung(rule: DeadlineRule, due_at: datetime, stage: int) -> tuple[int, datetime] | None:
+def next_rung(rule: Rule, due_at: datetime, stage: int) -> tuple[int, datetime] | None:
     """The first rung from ``stage`` on that exists, with its moment (None: the ladder ended)."""
     rung = stage
     while True:
@@ -87,9 +107,7 @@ def next_rung(rule: DeadlineRule, due_at: datetime, stage: int) -> tuple[int, da
         rung += 1
 
 
-def next_action(
-    rule: DeadlineRule, due_at: datetime, now: datetime, stage: int = 0
-) -> datetime | None:
+def next_action(rule: Rule, due_at: datetime, now: datetime, stage: int = 0) -> datetime | None:
     """When the sweep must look at a deadline next: its next rung's moment.
 
     At stage 0 a reminder whose moment has already passed (a deadline opened inside its
@@ -105,7 +123,9 @@ def next_action(
     return moment
 
 
-def earliest_open(deadlines: Iterable[Deadline]) -> tuple[datetime | None, DeadlineKind | None]:
+def earliest_open(
+    deadlines: Iterable[Deadline | DeadlineState],
+) -> tuple[datetime | None, DeadlineKind | None]:
     """The earliest open deadline's due moment and kind (by due moment, then kind)."""
     found = min(
         ((d.due_at, d.kind.value) for d in deadlines if d.status is DeadlineStatus.OPEN),
@@ -115,7 +135,10 @@ def earliest_open(deadlines: Iterable[Deadline]) -> tuple[datetime | None, Deadl
 
 
 def track_next_due(
-    trajectory: Trajectory, rows: Iterable[Deadline], *, complete: bool = True
+    trajectory: Trajectory | StepState,
+    rows: Iterable[Deadline | DeadlineState],
+    *,
+    complete: bool = True,
 ) -> None:
     """Keep the trajectory's earliest open deadline (``next_due_at``, ``next_due_kind``).
 
@@ -180,21 +203,48 @@ def open_deadline(
     elif kind in open_kinds:
         return None
     workdays.refresh(session)
-    due, computation = compute_due(counted_from or start, rule.amount, rule.unit)
     deadline = Deadline(
-        trajectory_id=trajectory.id,
-        region_code=trajectory.region_code,
-        kind=kind,
-        status=DeadlineStatus.OPEN,
-        opened_at=start,
-        due_at=due,
-        computation={"rule": kind.value, **computation},
-        # A suspended trajectory's deadlines wait for the resumption (see ``resume``).
-        next_action_at=None if trajectory.suspended_at else next_action(rule, due, start),
+        **deadline_values(
+            rule,
+            trajectory.id,
+            trajectory.region_code,
+            kind,
+            start,
+            suspended=trajectory.suspended_at is not None,
+            counted_from=counted_from,
+        )
     )
     session.add(deadline)
     track_next_due(trajectory, [deadline], complete=False)
     return deadline
+
+
+def deadline_values(
+    rule: Rule,
+    trajectory_id: int,
+    region_code: str,
+    kind: DeadlineKind,
+    start: datetime,
+    *,
+    suspended: bool,
+    counted_from: datetime | None = None,
+) -> dict[str, Any]:
+    """The columns of a ``kind`` deadline opened at ``start`` under ``rule`` (workdays fresh).
+
+    ``counted_from``, when given, is where the due moment counts from instead of ``start``.
+    """
+    due, computation = compute_due(counted_from or start, rule.amount, rule.unit)
+    return {
+        "trajectory_id": trajectory_id,
+        "region_code": region_code,
+        "kind": kind,
+        "status": DeadlineStatus.OPEN,
+        "opened_at": start,
+        "due_at": due,
+        "computation": {"rule": kind.value, **computation},
+        # A suspended trajectory's deadlines wait for the resumption (see ``resume``).
+        "next_action_at": None if suspended else next_action(rule, due, start),
+    }
 
 
 def close_deadlines(
@@ -227,43 +277,6 @@ def close_deadlines(
     if closed:
         track_next_due(trajectory, rows)
     return closed
-
-
-def apply_changes(
-    session: Session,
-    trajectory: Trajectory,
-    changes: DeadlineChanges,
-    now: datetime,
-    actor_id: int | None,
-    starts: Mapping[DeadlineKind, datetime] | None = None,
-) -> dict[str, list[str]]:
-    """Meet, cancel, then open, as the workflow said; returns what happened, for the event.
-
-    The trajectory's open deadlines are read once and worked on in memory (this runs on every
-    transition: see bench/w1_transitions.py). ``starts`` gives the kinds whose due moment
-    counts from another moment than ``now``.
-    """
-    rows = open_deadlines(session, trajectory)
-    met = close_deadlines(
-        session, trajectory, changes.meet, DeadlineStatus.MET, now, actor_id, rows
-    )
-    cancelled = close_deadlines(
-        session, trajectory, changes.cancel, DeadlineStatus.CANCELLED, now, actor_id, rows
-    )
-    open_kinds = {d.kind for d in rows if d.status is DeadlineStatus.OPEN}
-    opened = []
-    for kind in changes.open:
-        deadline = open_deadline(
-            session, trajectory, kind, now, open_kinds, counted_from=(starts or {}).get(kind)
-        )
-        if deadline is not None:
-            opened.append(deadline)
-            open_kinds.add(kind)
-    return {
-        "met": sorted({d.kind.value for d in met}),
-        "cancelled": sorted({d.kind.value for d in cancelled}),
-        "opened": sorted({d.kind.value for d in opened}),
-    }
 
 
 def pause(session: Session, trajectory: Trajectory) -> None:

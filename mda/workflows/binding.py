@@ -1,19 +1,19 @@
-"""Binding helper: one shared ``transitions`` machine per workflow, bound to a model per call.
+"""Binding helper: one shared ``transitions`` machine per workflow, fired on an adapter.
 
 A machine per database row would cost memory and start-up time for every trajectory loaded;
-instead each workflow builds one model-less machine at import and binds a short-lived adapter
-to it for the duration of one call. The lock keeps concurrent threads (web threads, Celery's
-thread pool) from seeing each other's adapter in the machine's model list.
+instead each workflow builds one model-less machine at import and fires its events on an
+adapter object whose ``state`` attribute holds a state name. The machine's events work on any
+such object without it being added to the machine (``Event.trigger(model)``), so nothing is
+added to or removed from the shared machine per call and no lock is needed: a call touches
+only its own adapter, and concurrent threads (web threads, Celery's thread pool) share nothing
+but the machine's read-only definitions.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Literal
 
-from transitions import Machine
+from transitions import Machine, MachineError
 
 
 class SharedMachine:
@@ -32,17 +32,18 @@ class SharedMachine:
             send_event=True,
             **options,
         )
-        self._lock = threading.RLock()
 
-    @contextmanager
-    def bound(self, model: Any) -> Iterator[Any]:
-        """Bind ``model`` (whose ``state`` attribute holds a state name) for one call."""
-        with self._lock:
-            self.machine.add_model(model, initial=model.state)
-            try:
-                yield model
-            finally:
-                self.machine.remove_model(model)
+    def fire(self, model: Any, trigger: str, *args: Any, **kwargs: Any) -> bool:
+        """Fire ``trigger`` on ``model`` (an adapter whose ``state`` holds a state name).
+
+        Returns whether a transition ran (its conditions held); ``model.state`` is then the
+        destination. An unknown trigger, or one not defined from the model's state, raises
+        ``transitions.MachineError`` as a bound model's trigger method would.
+        """
+        event = self.machine.events.get(trigger)
+        if event is None:
+            raise MachineError(f"unknown trigger {trigger!r}")
+        return bool(event.trigger(model, *args, **kwargs))
 
     def sources(self, trigger: str) -> list[str]:
         """The states from which ``trigger`` is defined (empty for an unknown trigger)."""

@@ -170,11 +170,7 @@ def change_status(
             raise Refused(trigger, [*missing, msg("lower the status first (with a reason)")])
         return source, dest
     unmet: list[Text] = []
-    with MACHINE.bound(facts):
-        # transitions adds ``trigger`` to the model while it is bound to the machine.
-        accepted = facts.trigger(  # type: ignore[attr-defined]
-            trigger, reason=reason, requirements=requirements, unmet=unmet
-        )
+    accepted = MACHINE.fire(facts, trigger, reason=reason, requirements=requirements, unmet=unmet)
     if not accepted:
         raise Refused(trigger, unmet)
     return source, dest

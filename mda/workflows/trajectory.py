@@ -13,6 +13,7 @@ triggers and checklist items in them are terms that the pages show by their labe
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -471,25 +472,35 @@ def deadline_changes(
 
 
 class _Bound:
-    """The adapter bound to the shared machine for one call; holds the call's parameters."""
+    """The adapter the shared machine fires on: the facts and parameters of the current call.
 
-    def __init__(self, facts: TrajectoryFacts, params: dict[str, Any]) -> None:
-        self.facts = facts
-        self.params = params
+    One per thread, made once and reused (see :func:`_adapter`): a call sets its facts and
+    parameters, fires, reads ``unmet`` and lets go of them.
+    """
+
+    def __init__(self) -> None:
+        self.facts: TrajectoryFacts | None = None
+        self.params: dict[str, Any] = {}
         self.unmet: list[Text] = []
+
+    def use(self, facts: TrajectoryFacts | None, params: dict[str, Any]) -> None:
+        self.facts, self.params, self.unmet = facts, params, []
 
     @property
     def state(self) -> str:
+        assert self.facts is not None
         return self.facts.state.value
 
     @state.setter
     def state(self, value: str) -> None:
+        assert self.facts is not None
         self.facts.state = TrajectoryState(value)
 
 
 def _condition(guard: GuardFn) -> Callable[[Any], bool]:
     def condition(event: Any) -> bool:
         bound: _Bound = event.model
+        assert bound.facts is not None
         bound.unmet = _unmet(bound.facts, event.event.name, guard, bound.params)
         return not bound.unmet
 
@@ -519,6 +530,15 @@ def _definitions() -> list[dict[str, Any]]:
 
 
 MACHINE = SharedMachine([s.value for s in S], _definitions())
+_ADAPTERS = threading.local()
+
+
+def _adapter() -> _Bound:
+    """This thread's adapter (threads never share one: each call owns it while it fires)."""
+    adapter: _Bound | None = getattr(_ADAPTERS, "adapter", None)
+    if adapter is None:
+        adapter = _ADAPTERS.adapter = _Bound()
+    return adapter
 
 
 def unmet_conditions(facts: TrajectoryFacts, trigger: str, **params: Any) -> list[Text]:
@@ -556,12 +576,15 @@ def fire(facts: TrajectoryFacts, trigger: str, *, now: datetime, **params: Any) 
             "checklist": {**facts.checklist},
         }
     )
-    bound = _Bound(facts, params)
-    with MACHINE.bound(bound):
-        # transitions adds ``trigger`` to the model while it is bound to the machine.
-        accepted = bound.trigger(trigger)  # type: ignore[attr-defined]
+    bound = _adapter()
+    bound.use(facts, params)
+    try:
+        accepted = MACHINE.fire(bound, trigger)
+        unmet = bound.unmet
+    finally:
+        bound.use(None, {})  # hold on to no call's facts
     if not accepted:  # the guard said no after all (it cannot, but never move silently)
-        raise Refused(trigger, bound.unmet or [msg("refused")])
+        raise Refused(trigger, unmet or [msg("refused")])
     dest = facts.state
     reset: tuple[str, ...] = ()
     if dest is S.CLOSED:

@@ -16,7 +16,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from mda.models import (
     AccessLogEntry,
-    ChecklistItem,
     SafetyMeasurement,
     Trajectory,
     TrajectoryEvent,
@@ -35,6 +34,7 @@ from mda.services.errors import (
 )
 from mda.services.messages import Text, msg, term
 from mda.services.settings import settings_of
+from mda.services.trajectories.steps import MeasurementState, StepState
 from mda.services.uow import unit_of_work
 from mda.services.versions import require_version
 from mda.vocabulary import AccessAction, DeadlineKind, Role, TrajectoryState
@@ -72,7 +72,7 @@ def load(session: Session, actor: Actor, trajectory_id: int, action: AccessActio
     return trajectory
 
 
-def check_version(trajectory: Trajectory, expected_version: int | None) -> None:
+def check_version(trajectory: Trajectory | StepState, expected_version: int | None) -> None:
     """A change made against another version than the row's is a :class:`Conflict`."""
     require_version(
         msg("Trajectory %(pseudonym)s", pseudonym=trajectory.pseudonym),
@@ -86,7 +86,7 @@ def screening_rule(session: Session) -> workflow.ScreeningRule:
     return settings_of(session).screening_rule
 
 
-def was_accepted(session: Session, trajectory: Trajectory) -> bool:
+def was_accepted(session: Session, trajectory: Trajectory | StepState) -> bool:
     """Whether the trajectory was ever accepted after screening.
 
     Only a closed trajectory needs its event log for this (one query); every other state
@@ -107,7 +107,7 @@ def was_accepted(session: Session, trajectory: Trajectory) -> bool:
     )
 
 
-def facts_of(session: Session, trajectory: Trajectory) -> workflow.TrajectoryFacts:
+def facts_of(session: Session, trajectory: Trajectory | StepState) -> workflow.TrajectoryFacts:
     """The workflow facts that the trajectory's row (and, when closed, its log) holds."""
     return workflow.TrajectoryFacts(
         state=trajectory.state,
@@ -129,7 +129,7 @@ def facts_of(session: Session, trajectory: Trajectory) -> workflow.TrajectoryFac
 
 def refused(
     actor: Actor,
-    trajectory: Trajectory,
+    trajectory: Trajectory | StepState,
     what: str,
     unmet: Sequence[str],
     action: Text | None = None,
@@ -165,28 +165,6 @@ def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
-def set_item(
-    trajectory: Trajectory,
-    key: str,
-    done: bool | None,
-    details: str | None,
-    actor: Actor,
-    now: datetime,
-) -> None:
-    for item in trajectory.checklist:
-        if item.key == key:
-            item.done = done
-            item.details = details
-            item.updated_at = now
-            item.updated_by_id = actor.user_id
-            return
-    trajectory.checklist.append(
-        ChecklistItem(
-            key=key, done=done, details=details, updated_at=now, updated_by_id=actor.user_id
-        )
-    )
-
-
 def coordinator_of(session: Session, coordinator_id: int, region_code: str) -> User:
     """The active coordinator ``coordinator_id`` of ``region_code``, or a ValidationError."""
     # One refusal for "no such user", "inactive", "not a coordinator" and "another region",
@@ -210,7 +188,7 @@ def coordinator_of(session: Session, coordinator_id: int, region_code: str) -> U
     return user
 
 
-def first_day(trajectory: Trajectory) -> date:
+def first_day(trajectory: Trajectory | StepState) -> date:
     """The first day of the trajectory's life: the Dutch date it was registered."""
     return today_nl(trajectory.created_at)
 
@@ -248,7 +226,7 @@ def check_day(field: str, day: Any, earliest: date, too_early: str, today: date)
     )
 
 
-def measurement_clock(measurement: SafetyMeasurement) -> datetime:
+def measurement_clock(measurement: SafetyMeasurement | MeasurementState) -> datetime:
     """Where the follow-up measurements' clock starts: measurement 1's ``measured_on``.
 
     The Dutch date it was measured, at the local time of day it was recorded, so recording it
@@ -259,7 +237,7 @@ def measurement_clock(measurement: SafetyMeasurement) -> datetime:
     return local.replace(tzinfo=NL).astimezone(UTC)
 
 
-def measurement_starts(trajectory: Trajectory) -> dict[DeadlineKind, datetime]:
+def measurement_starts(trajectory: Trajectory | StepState) -> dict[DeadlineKind, datetime]:
     """The start of each deadline that counts from measurement 1 (none before it exists)."""
     first = next((m for m in trajectory.measurements if m.number == 1), None)
     if first is None:

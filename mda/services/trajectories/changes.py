@@ -1,7 +1,10 @@
 """Changes to a trajectory's work: coordinator, checklist, workflow triggers, measurements.
 
-Each runs as one :func:`trajectory_change`: the new state, the incremented version, the
-event, the access-log entry and the deadline rows are committed together, or nothing is.
+Each runs in one unit of work: the new state, the incremented version, the event, the
+access-log entry and the deadline rows are committed together, or nothing is. The steps of
+the care path (checklist items, triggers, measurements) declare what they change to the step
+writer (:func:`~mda.services.trajectories.steps.trajectory_step`), which loads and writes them
+with a few Core statements; the rarer changes use :func:`trajectory_change` and the ORM.
 """
 
 from __future__ import annotations
@@ -10,8 +13,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from mda.models import SafetyMeasurement, Trajectory
-from mda.services import deadlines as deadline_rows
+from mda.models import Trajectory
 from mda.services.clock import today_nl
 from mda.services.context import Actor
 from mda.services.errors import ValidationError, parse_enum
@@ -24,9 +26,9 @@ from mda.services.trajectories._common import (
     first_day,
     measurement_starts,
     screening_rule,
-    set_item,
     trajectory_change,
 )
+from mda.services.trajectories.steps import trajectory_after, trajectory_step
 from mda.vocabulary import DeadlineStatus, TrajectoryState, ViolenceLevel
 from mda.workflows import trajectory as workflow
 
@@ -69,35 +71,32 @@ def set_checklist_item(
     expected_version: int | None = None,
 ) -> Trajectory:
     """Tick (True), mark not met (False) or untick (None) a checklist item of the state."""
-    with trajectory_change(
+    with trajectory_step(
         session, actor, trajectory_id, expected_version=expected_version, what=f"checklist {key}"
-    ) as change:
-        trajectory = change.trajectory
+    ) as step:
         if done is not None and not isinstance(done, bool):
             raise ValidationError(
                 msg("done must be true, false or null."), {"done": "not a boolean"}
             )
         details = (details or "").strip() or None
         check_free_text({"details": details})
-        problems = workflow.checklist_allowed(change.facts(), key)
+        problems = workflow.checklist_allowed(step.facts(), key)
         if problems:
-            raise change.refuse(
+            raise step.refuse(
                 f"checklist {key}",
                 problems,
                 msg("Changing checklist item %(item)s", item=term("checklist", key)),
             )
-        set_item(trajectory, key, done, details, actor, change.now)
+        step.set_item(key, done, details)
         deadline_kind = workflow.MET_BY_CHECKLIST.get(key)
         changed: dict[str, list[str]] = {}
         if deadline_kind is not None and done is True:
-            met = deadline_rows.close_deadlines(
-                session, trajectory, [deadline_kind], DeadlineStatus.MET, change.now, actor.user_id
-            )
+            met = step.close([deadline_kind], DeadlineStatus.MET)
             changed = {"met": [d.kind.value for d in met]}
-        change.record(
+        step.record(
             "checklist", reason=details, data={"key": key, "done": done, "deadlines": changed}
         )
-    return trajectory
+    return trajectory_after(session, trajectory_id)
 
 
 def fire_trigger(
@@ -120,10 +119,10 @@ def fire_trigger(
     rule an ``accept`` was judged by is kept in its event, so replaying the log judges it the
     same way whatever the settings are later.
     """
-    with trajectory_change(
+    with trajectory_step(
         session, actor, trajectory_id, expected_version=expected_version, now=now, what=trigger
-    ) as change:
-        trajectory, now = change.trajectory, change.now
+    ) as step:
+        trajectory, now = step.state, step.now
         reason = (reason or "").strip() or None
         referred_back_to = (referred_back_to or "").strip() or None
         check_free_text({"reason": reason, "referred_back_to": referred_back_to})
@@ -135,7 +134,7 @@ def fire_trigger(
                 msg("before the trajectory was registered"),
                 today_nl(now),
             )
-        facts = change.facts()
+        facts = step.facts()
         rule = screening_rule(session)
         try:
             transition = workflow.fire(
@@ -148,28 +147,22 @@ def fire_trigger(
                 screening_rule=rule,
             )
         except workflow.Refused as refused:
-            raise change.refuse(trigger, refused.unmet) from None
-        trajectory.state = facts.state
-        trajectory.state_entered_at = now
-        trajectory.closure_reason = facts.closure_reason
-        trajectory.closed_at = facts.closed_at
-        trajectory.referred_back_to = facts.referred_back_to
-        trajectory.relapses = facts.relapses
-        trajectory.reentries = facts.reentries
-        if not facts.suspended and trajectory.suspended_at is not None:
-            trajectory.suspended_at = None  # closing ends a suspension
-            trajectory.suspension_reason = None
-        for key in transition.reset_checklist:
-            set_item(trajectory, key, None, None, actor, now)
-        # Measurements 2 and 3 count from measurement 1's date, also when reopen restores them.
-        changed = deadline_rows.apply_changes(
-            session,
-            trajectory,
-            transition.deadlines,
-            now,
-            actor.user_id,
-            starts=measurement_starts(trajectory),
+            raise step.refuse(trigger, refused.unmet) from None
+        step.set(
+            state=facts.state,
+            state_entered_at=now,
+            closure_reason=facts.closure_reason,
+            closed_at=facts.closed_at,
+            referred_back_to=facts.referred_back_to,
+            relapses=facts.relapses,
+            reentries=facts.reentries,
         )
+        if not facts.suspended and trajectory.suspended_at is not None:
+            step.set(suspended_at=None, suspension_reason=None)  # closing ends a suspension
+        for key in transition.reset_checklist:
+            step.set_item(key, None, None)
+        # Measurements 2 and 3 count from measurement 1's date, also when reopen restores them.
+        changed = step.apply(transition.deadlines, measurement_starts(trajectory))
         params = {
             key: (value.isoformat() if isinstance(value, date) else str(value))
             for key, value in transition.params.items()
@@ -177,7 +170,7 @@ def fire_trigger(
         data = {"params": params, "deadlines": changed}
         if trigger == "accept":
             data["screening_rule"] = rule.as_data()
-        change.record(
+        step.record(
             "transition",
             trigger=trigger,
             from_state=transition.source.value,
@@ -185,7 +178,7 @@ def fire_trigger(
             reason=reason,
             data=data,
         )
-    return trajectory
+    return trajectory_after(session, trajectory_id)
 
 
 def record_measurement(
@@ -207,15 +200,15 @@ def record_measurement(
     Measurement 1 opens measurements 2 and 3, due 6 and 18 months after its ``measured_on``
     (not after the day it was typed in).
     """
-    with trajectory_change(
+    with trajectory_step(
         session,
         actor,
         trajectory_id,
         expected_version=expected_version,
         now=now,
         what=f"measurement {number}",
-    ) as change:
-        trajectory, now = change.trajectory, change.now
+    ) as step:
+        trajectory, now = step.state, step.now
         level = parse_enum(ViolenceLevel, violence_level, "violence_level")
         if not isinstance(number, int) or isinstance(number, bool) or number < 1:
             raise ValidationError(msg("number must be 1 or more."), {"number": "1 or more"})
@@ -246,34 +239,25 @@ def record_measurement(
         elif number > 1 and number - 1 not in numbers:
             problems.append(msg("measurement %(number)d comes first", number=number - 1))
         if problems:
-            raise change.refuse(
+            raise step.refuse(
                 f"measurement {number}",
                 problems,
                 msg("Recording safety measurement %(number)d", number=number),
             )
-        trajectory.measurements.append(
-            SafetyMeasurement(
-                number=number,
-                measured_on=measured_on,
-                violence_level=level,
-                safety_score=safety_score,
-                recorded_at=now,
-                recorded_by_id=actor.user_id,
-            )
+        step.add_measurement(
+            {
+                "number": number,
+                "measured_on": measured_on,
+                "violence_level": level,
+                "safety_score": safety_score,
+            }
         )
         changes = workflow.DeadlineChanges(
             open=workflow.OPENED_BY_MEASUREMENT.get(number, ()),
             meet=tuple(k for n, k in workflow.MET_BY_MEASUREMENT.items() if n == number),
         )
-        changed = deadline_rows.apply_changes(
-            session,
-            trajectory,
-            changes,
-            now,
-            actor.user_id,
-            starts=measurement_starts(trajectory),
-        )
-        change.record(
+        changed = step.apply(changes, measurement_starts(trajectory))
+        step.record(
             "measurement",
             data={
                 "number": number,
@@ -283,4 +267,4 @@ def record_measurement(
                 "deadlines": changed,
             },
         )
-    return trajectory
+    return trajectory_after(session, trajectory_id)
