@@ -62,20 +62,26 @@ def release_statistics() -> list[dict[str, object]]:
     from mda.services.context import Actor
     from mda.services.settings import settings_of
     from mda.stats.disclosure import DisclosureRefused, DisclosureSettings
-    from mda.stats.releases import closed_periods, make_release
+    from mda.stats.releases import closed_periods, make_release, single_release_run
 
     settings = DisclosureSettings.from_config(current_app.config)
-    made = []
-    for period in closed_periods(settings_of(db.session).now()):
-        try:
-            release, new = make_release(
-                db.session, Actor.system("worker"), period, settings=settings
+    made: list[dict[str, object]] = []
+    with single_release_run(db.session) as alone:
+        if not alone:
+            logger.info("statistics release skipped: another release run is still under way")
+            return made
+        for period in closed_periods(settings_of(db.session).now()):
+            try:
+                release, new = make_release(
+                    db.session, Actor.system("worker"), period, settings=settings
+                )
+            except DisclosureRefused as refused:
+                # Nothing is published; the refusal names no cell value, only how many.
+                logger.error("statistics release %s refused by the audit: %s", period, refused)
+                continue
+            made.append(
+                {"period": period, "id": release.id, "version": release.version, "new": new}
             )
-        except DisclosureRefused as refused:
-            # Nothing is published; the refusal names no cell value, only how many.
-            logger.error("statistics release %s refused by the audit: %s", period, refused)
-            continue
-        made.append({"period": period, "id": release.id, "version": release.version, "new": new})
     return made
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -453,6 +455,44 @@ def release_file(
             details={"format": fmt, "period": release.period, "version": release.version},
         )
     return release, found
+
+
+# One release run at a time: in this process (the embedded default's one worker, its threads)
+# and, on PostgreSQL, across every worker (a session-level advisory lock on a connection of its
+# own, so the run's commits cannot hand it to another session through the pool).
+_RUN_LOCK = threading.Lock()
+RELEASE_RUN_LOCK_KEY = 0x6D64_6152  # "mdaR"
+
+
+@contextmanager
+def single_release_run(session: Session) -> Iterator[bool]:
+    """Whether this is the only release run under way; the run goes on only if so.
+
+    Beat starts a run every few hours: a long release (a half year over a large population)
+    must not be started again while it runs, each copy holding a worker thread the deadline
+    sweep needs.
+    """
+    if not _RUN_LOCK.acquire(blocking=False):
+        yield False
+        return
+    try:
+        engine = session.get_bind().engine
+        if engine.dialect.name != "postgresql":
+            yield True
+            return
+        with engine.connect() as connection:
+            alone = bool(connection.scalar(select(func.pg_try_advisory_lock(RELEASE_RUN_LOCK_KEY))))
+            connection.commit()
+            if not alone:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                connection.execute(select(func.pg_advisory_unlock(RELEASE_RUN_LOCK_KEY)))
+                connection.commit()
+    finally:
+        _RUN_LOCK.release()
 
 
 def closed_periods(now: datetime) -> list[str]:

@@ -7,7 +7,7 @@ import zipfile
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mda.models import AccessLogEntry
 from mda.services.context import Actor
@@ -140,3 +140,33 @@ def test_the_beat_task_releases_the_closed_periods_once(app, session):
         ("2026-11", 1, False),
         ("2026-H1", 1, False),
     ]
+
+
+def test_a_release_run_does_not_start_while_another_runs(app, session):
+    """Beat's next run while a long release still runs (another thread here, another worker
+    on PostgreSQL) does nothing and says so; afterwards the runs go on."""
+    from mda.models import StatsRelease
+    from worker.tasks import release_statistics
+
+    before = settings_of(session)
+    use_settings(session, TEST_SETTINGS.at(datetime(2026, 12, 1, 9, 0, tzinfo=UTC)))
+    cohort.build(session)
+    try:
+        with releases.single_release_run(session) as alone:
+            assert alone
+            assert release_statistics.run() == []
+        assert session.scalar(select(func.count()).select_from(StatsRelease)) == 0
+        engine = session.get_bind().engine
+        if engine.dialect.name == "postgresql":
+            # Another worker process holds the run: its lock is on a connection of its own.
+            with engine.connect() as other:
+                key = releases.RELEASE_RUN_LOCK_KEY
+                assert other.scalar(select(func.pg_try_advisory_lock(key)))
+                try:
+                    assert release_statistics.run() == []
+                finally:
+                    other.execute(select(func.pg_advisory_unlock(key)))
+                    other.commit()
+        assert [r["period"] for r in release_statistics.run()] == ["2026-11", "2026-H1"]
+    finally:
+        use_settings(session, before)
