@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -128,6 +128,22 @@ def test_working_days_between():
     assert working_days_between(date(2026, 4, 24), date(2026, 4, 28)) == 1
     assert working_days_between(date(2026, 4, 28), date(2026, 4, 28)) == 0
     assert working_days_between(date(2026, 5, 1), date(2026, 5, 11)) == 5
+    assert working_days_between(date(2026, 5, 11), date(2026, 5, 1)) == 0
+
+
+def test_working_days_between_counts_as_the_calendar_walks():
+    # Counted by arithmetic; the same answer as walking day by day over the calendar, over
+    # spans of every length from every weekday, across years, holidays and decree days.
+    def walked(start: date, end: date) -> int:
+        days = (start + timedelta(days=n) for n in range(1, (end - start).days + 1))
+        return sum(1 for day in days if is_working_day(day))
+
+    for first in range(0, 800, 7):
+        for offset in range(7):
+            start = date(2024, 12, 20) + timedelta(days=first + offset)
+            for length in (0, 1, 2, 3, 5, 6, 7, 8, 13, 40, 400, 1100):
+                end = start + timedelta(days=length)
+                assert working_days_between(start, end) == walked(start, end), (start, end)
 
 
 def test_the_decree_days_are_the_table_once_read(session):

@@ -97,6 +97,34 @@ def due_text(due_at: datetime | None, now: datetime) -> str:
     return ngettext("in %(num)d day", "in %(num)d days", days)
 
 
+def worklist_rows(rows: Iterable[Any], now: datetime) -> list[dict[str, Any]]:
+    """The worklist's rows with their labels and due texts, each label translated once.
+
+    A page repeats the same few states, phases and deadline kinds on every row: they are
+    looked up once per page, not once per row (each look-up is a catalogue call).
+    """
+    labels: dict[tuple[str, Any], str] = {}
+
+    def cached(kind: str, value: Any) -> str:
+        key = (kind, value)
+        found = labels.get(key)
+        if found is None:
+            found = labels[key] = label(kind, value)
+        return found
+
+    return [
+        {
+            "row": row,
+            "state": cached("state", row.state),
+            "phase": cached("phase", row.phase),
+            "deadline": cached("deadline_kind", row.next_deadline_kind),
+            "due_text": due_text(row.next_due_at, now),
+            "due": when(row.next_due_at),
+        }
+        for row in rows
+    ]
+
+
 def explain_deadline(computation: dict[str, Any] | None) -> list[str]:
     """Why a deadline is due when it is, in sentences, from the row's ``computation``."""
     if not computation:

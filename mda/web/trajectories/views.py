@@ -50,11 +50,11 @@ from mda.web.trajectories.forms import (
 )
 from mda.web.trajectories.viewmodel import (
     closure_choices,
-    due_text,
     region_names,
     today,
     trajectory_page,
     when,
+    worklist_rows,
 )
 
 PER_PAGE = 50
@@ -74,8 +74,10 @@ def _helpers() -> dict[str, Any]:
 
 
 def _my_regions() -> list[tuple[str, str]]:
-    names = region_names(db.session)
-    return [(code, f"{names.get(code, code)} ({code})") for code in current_user.region_list]
+    # The user's regions are loaded with the user (the services need them): their names are
+    # there, no need to read every region.
+    regions = sorted(current_user.regions, key=lambda region: region.code)
+    return [(region.code, f"{region.name} ({region.code})") for region in regions]
 
 
 @bp.get("/")
@@ -112,17 +114,7 @@ def worklist() -> str:
     from mda.services.settings import settings_of
 
     now = settings_of(db.session).now()
-    rows = [
-        {
-            "row": row,
-            "state": label("state", row.state),
-            "phase": label("phase", row.phase),
-            "deadline": label("deadline_kind", row.next_deadline_kind),
-            "due_text": due_text(row.next_due_at, now),
-            "due": when(row.next_due_at),
-        }
-        for row in page.rows
-    ]
+    rows = worklist_rows(page.rows, now)
     # The same search on the next page: the filters stay, the cursor moves on.
     args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "cursor" and v}
     next_url = url_for(".worklist", **args, cursor=page.next_cursor) if page.next_cursor else None
