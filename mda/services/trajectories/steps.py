@@ -63,7 +63,7 @@ from mda.models import (
 )
 from mda.models.base import utcnow
 from mda.services import deadlines as deadline_rows
-from mda.services.audit import access_entry
+from mda.services.audit import access_values
 from mda.services.authz import require_trajectory_access
 from mda.services.context import Actor
 from mda.services.errors import Conflict, DomainError, NotFound
@@ -89,7 +89,6 @@ _DEADLINES = cast(Table, Deadline.__table__)
 _RULES = cast(Table, DeadlineRule.__table__)
 _EVENTS = cast(Table, TrajectoryEvent.__table__)
 _ACCESS = cast(Table, AccessLogEntry.__table__)
-_ACCESS_COLUMNS = tuple(c.key for c in _ACCESS.columns if c.key not in ("id", "at"))
 
 CONFLICT = "This record was changed by someone else in the meantime; reload and try again."
 
@@ -599,7 +598,7 @@ def _rows_of(actor: Actor, state: StepState, change: StepChange, now: datetime) 
     closed: dict[DeadlineStatus, list[DeadlineState]] = {}
     for deadline in change.closed:
         closed.setdefault(deadline.status, []).append(deadline)
-    entry = access_entry(
+    access = access_values(
         actor,
         AccessAction.CHANGE,
         "trajectory",
@@ -629,7 +628,7 @@ def _rows_of(actor: Actor, state: StepState, change: StepChange, now: datetime) 
             "reason": event.reason,
             "data": event.data,
         },
-        access={"at": utcnow(), **{key: getattr(entry, key) for key in _ACCESS_COLUMNS}},
+        access={"at": utcnow(), **access},
     )
 
 
