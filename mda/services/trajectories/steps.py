@@ -815,21 +815,33 @@ def _one_statement(
     return select(*counted).add_cte(*writes)
 
 
+def _python_defaults(table: Table) -> tuple[tuple[str, Any], ...]:
+    """``table``'s columns with a Python-side default (but its key), and those defaults."""
+    return tuple(
+        (column.key, column.default)
+        for column in table.columns
+        if column.default is not None and not column.primary_key
+    )
+
+
+#: Worked out once per table written in a CTE, not once per row written.
+_DEFAULTS = {table.name: _python_defaults(table) for table in _INSERTED.values()}
+
+
 def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     """``values`` with the Python-side column defaults of the columns they leave out.
 
     (An INSERT inside a CTE is not given them by SQLAlchemy as a top-level INSERT is.)
     """
     completed = dict(values)
-    for column in table.columns:
-        default = column.default
-        if column.key in completed or default is None or column.primary_key:
+    for key, default in _DEFAULTS[table.name]:
+        if key in completed:
             continue
         arg = getattr(default, "arg", None)
         if getattr(default, "is_scalar", False):
-            completed[column.key] = arg
+            completed[key] = arg
         elif getattr(default, "is_callable", False) and callable(arg):
-            completed[column.key] = arg(None)
+            completed[key] = arg(None)
     return completed
 
 
