@@ -14,6 +14,30 @@ from mda.services.settings import settings_of
 from mda.vocabulary import AccessAction
 
 
+def access_values(
+    actor: Actor,
+    action: AccessAction,
+    object_type: str,
+    object_id: object | None = None,
+    trajectory_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The column values of an access-log row for ``actor`` doing ``action`` (all but ``id``
+    and ``at``): for a Core INSERT, which needs no ORM object built and read back."""
+    return {
+        "user_id": actor.user_id,
+        "username": actor.username,
+        "on_behalf_of": actor.on_behalf_of,
+        "action": action,
+        "object_type": object_type,
+        "object_id": None if object_id is None else str(object_id),
+        "trajectory_id": trajectory_id,
+        "channel": actor.channel,
+        "remote_addr": actor.remote_addr,
+        "details": details or {},
+    }
+
+
 def access_entry(
     actor: Actor,
     action: AccessAction,
@@ -24,16 +48,7 @@ def access_entry(
 ) -> AccessLogEntry:
     """An access-log row for ``actor`` doing ``action``; the caller adds it to a session."""
     return AccessLogEntry(
-        user_id=actor.user_id,
-        username=actor.username,
-        on_behalf_of=actor.on_behalf_of,
-        action=action,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        trajectory_id=trajectory_id,
-        channel=actor.channel,
-        remote_addr=actor.remote_addr,
-        details=details or {},
+        **access_values(actor, action, object_type, object_id, trajectory_id, details)
     )
 
 

@@ -63,7 +63,7 @@ from mda.models import (
 )
 from mda.models.base import utcnow
 from mda.services import deadlines as deadline_rows
-from mda.services.audit import access_entry
+from mda.services.audit import access_values
 from mda.services.authz import require_trajectory_access
 from mda.services.context import Actor
 from mda.services.errors import Conflict, DomainError, NotFound
@@ -89,7 +89,6 @@ _DEADLINES = cast(Table, Deadline.__table__)
 _RULES = cast(Table, DeadlineRule.__table__)
 _EVENTS = cast(Table, TrajectoryEvent.__table__)
 _ACCESS = cast(Table, AccessLogEntry.__table__)
-_ACCESS_COLUMNS = tuple(c.key for c in _ACCESS.columns if c.key not in ("id", "at"))
 
 CONFLICT = "This record was changed by someone else in the meantime; reload and try again."
 
@@ -599,7 +598,7 @@ def _rows_of(actor: Actor, state: StepState, change: StepChange, now: datetime) 
     closed: dict[DeadlineStatus, list[DeadlineState]] = {}
     for deadline in change.closed:
         closed.setdefault(deadline.status, []).append(deadline)
-    entry = access_entry(
+    access = access_values(
         actor,
         AccessAction.CHANGE,
         "trajectory",
@@ -629,7 +628,7 @@ def _rows_of(actor: Actor, state: StepState, change: StepChange, now: datetime) 
             "reason": event.reason,
             "data": event.data,
         },
-        access={"at": utcnow(), **{key: getattr(entry, key) for key in _ACCESS_COLUMNS}},
+        access={"at": utcnow(), **access},
     )
 
 
@@ -816,21 +815,33 @@ def _one_statement(
     return select(*counted).add_cte(*writes)
 
 
+def _python_defaults(table: Table) -> tuple[tuple[str, Any], ...]:
+    """``table``'s columns with a Python-side default (but its key), and those defaults."""
+    return tuple(
+        (column.key, column.default)
+        for column in table.columns
+        if column.default is not None and not column.primary_key
+    )
+
+
+#: Worked out once per table written in a CTE, not once per row written.
+_DEFAULTS = {table.name: _python_defaults(table) for table in _INSERTED.values()}
+
+
 def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     """``values`` with the Python-side column defaults of the columns they leave out.
 
     (An INSERT inside a CTE is not given them by SQLAlchemy as a top-level INSERT is.)
     """
     completed = dict(values)
-    for column in table.columns:
-        default = column.default
-        if column.key in completed or default is None or column.primary_key:
+    for key, default in _DEFAULTS[table.name]:
+        if key in completed:
             continue
         arg = getattr(default, "arg", None)
         if getattr(default, "is_scalar", False):
-            completed[column.key] = arg
+            completed[key] = arg
         elif getattr(default, "is_callable", False) and callable(arg):
-            completed[column.key] = arg(None)
+            completed[key] = arg(None)
     return completed
 
 
