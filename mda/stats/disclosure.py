@@ -13,25 +13,30 @@ that it is not negative.
 
 1. **Primary suppression**: counts 1 to threshold-1.
 2. **Secondary suppression** (:func:`protect`), a greedy LP heuristic in the manner of
-   Fischetti-Salazar: for each suppressed cell, in a fixed order, find the cheapest way to move
-   it up (and down) by the protection level while every known relation still holds and no
-   published cell moves; cells the move needs are suppressed as complements. The cost favours
-   small non-zero inner cells; a zero cell cannot absorb a move down, so it never serves as
-   the only complement. Cells published by other releases can never move.
+   Fischetti-Salazar: for each suppressed cell the audit finds too narrow, in a fixed order,
+   find the cheapest way to move it up (and down) by the protection level while every known
+   relation still holds and no published cell moves; cells the move needs are suppressed as
+   complements. A cell the audit passes needs none: suppressing more never narrows a range.
+   The cost favours small non-zero inner cells; a zero cell cannot absorb a move down, so it
+   never serves as the only complement. Cells published by other releases can never move.
 3. **Rounding** of the published counts (:func:`round_count`), after suppression on the exact
    table.
-4. **Audit** (:func:`audit`): for every suppressed cell in the whole system, the minimum and
-   maximum of its true value over all non-negative integer solutions consistent with everything
-   published, by linear programming (HiGHS), with an integer program where the linear optimum is
-   not integral. A range narrower than the protection level refuses the release.
+4. **Audit** (:func:`audit`): for every suppressed cell in the whole system, whether its true
+   value can range over at least the protection level among all non-negative integer solutions
+   consistent with everything published. A range narrower refuses the release. It is decided
+   exactly, by linear programming (HiGHS) and, where the linear bounds do not settle it, by
+   integer programs (:func:`_settle`); ``exact=True`` computes each extreme instead.
 
 Speed without a weaker audit. The system falls apart into components (cells linked by some
 relation); each is one HiGHS model (highspy), built once, and each extreme only changes its
 objective, so it starts from the previous optimum (primal simplex; the moves of step 2 change
-bounds and use the dual). An integer program runs only where the linear optimum is fractional
-and stops once its incumbent is within less than 1 of its bound, which for an integer objective
-is the optimum. A release audits the components its own cells are in: the others hold earlier
-releases only, as they were audited when made. Every extreme stays exact.
+bounds and use the dual). The audit needs two whole-number solutions far enough apart to pass a
+cell, and every whole-number solution found (the current data is one; so is every linear
+optimum that happens to be whole) serves every cell of its component: most cells pass on
+those alone. Integer programs ask only "is there a solution with this cell at least (at
+most) that?" and stop at the first one. A release audits the components its own cells are in:
+the others hold earlier releases only, as they were audited when made. The verdicts are
+exact; a test compares them with the exact extremes on random tables.
 
 A new version of a month after its half year is released can be refused, rightly: where the
 month's data changed a little, a cell may be pinned down by the half year minus the other
@@ -45,6 +50,7 @@ about those cells; whether to allow that is a policy decision, left open.)
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -486,10 +492,25 @@ def protect(
         if key[0] != current.label and not state.suppressed[i]:
             state.fixed[i] = state.fixed[i] or not state.free[i]
 
-    targets: dict[int, int] = {int(i): level for i in np.flatnonzero(state.suppressed)}
-    failing: list[CellKey] = []
-    ranges: dict[CellKey, tuple[int, int | None]] = {}
+    def audited() -> tuple[dict[str, dict[Coords, int | None]], dict, list[CellKey]]:
+        published = _publish(current, reasons, settings)
+        now = Node(current.label, current.shapes, current.truth, [*current.published, published])
+        ranges = audit([now, *context], links, settings, new=current.label)
+        failing = [
+            key for key, (low, high) in ranges.items() if high is not None and high - low < level
+        ]
+        return published, ranges, failing
+
+    # Complements only for the cells the audit finds too narrow. Suppressing more never
+    # narrows a range (the attacker only loses the published intervals), so a cell that
+    # passes now passes under every pattern this protection can end with.
+    published, ranges, failing = audited()
+    targets: dict[int, int] = {}
     for _round in range(rounds):
+        if not failing:
+            break
+        # A cell that failed again is asked to move further.
+        targets = {system.index[key]: targets.get(system.index[key], 0) + level for key in failing}
         # Rays only grow as cells are suppressed: last round's are a safe under-estimate
         # within a round (a cell found unbounded stays so).
         state.rays = None
@@ -507,17 +528,9 @@ def protect(
                     reasons.setdefault((name, coords), "secondary")
                     added_now.add(added)
             queue = [i for i in sorted(added_now) if not state.unbounded(i)]
-        published = _publish(current, reasons, settings)
-        now = Node(current.label, current.shapes, current.truth, [*current.published, published])
-        ranges = audit([now, *context], links, settings, new=current.label)
-        failing = [
-            key for key, (low, high) in ranges.items() if high is not None and high - low < level
-        ]
-        if not failing:
-            return Protection(reasons, published, ranges, state.solves)
-        targets = {
-            system.index[key]: targets.get(system.index[key], level) + level for key in failing
-        }
+        published, ranges, failing = audited()
+    if not failing:
+        return Protection(reasons, published, ranges, state.solves)
     earlier = Node(current.label, current.shapes, current.truth, list(current.published))
     before = derivable([earlier, *context], links, settings, failing)
     already = [
@@ -691,6 +704,7 @@ def audit(
     settings: DisclosureSettings,
     *,
     new: str | None = None,
+    exact: bool = False,
 ) -> dict[CellKey, tuple[int, int | None]]:
     """For every suppressed cell of every node with a release: the range an attacker gets.
 
@@ -703,6 +717,14 @@ def audit(
     that release can narrow are audited then: those in a component (a group of cells linked
     by relations) that holds one of its cells. A component without one is made of earlier
     releases only, exactly as they were audited when they were made.
+
+    What the range is. With ``exact``, each cell's true minimum and maximum (an integer
+    program wherever the linear one is fractional). Without it (the default, as releases
+    use it), the audit decides the question it is asked, exactly, and no more (see
+    :func:`_settle`): a cell that passes gets a range the attacker cannot narrow further
+    (two whole-number solutions that far apart were found; the true range may be wider), and
+    a cell that fails gets bounds its true range lies within, narrower than the protection
+    level. Pass or fail is the same in both modes; a test checks that on random tables.
     """
     system = System(nodes, links)
     low, high = _bounds(system, nodes, settings)
@@ -720,7 +742,13 @@ def audit(
         targets = [g for g in targets if system.where[g] in touched]
     eq, le = system.full_matrices()
     rays = unbounded_cells(eq, le, np.isinf(high))
-    found, _lp, _mip = _extremes(system, low, high, sorted(set(targets)), rays)
+    audited = sorted(set(targets))
+    if exact:
+        found, _lp, _mip = _extremes(system, low, high, audited, rays)
+    else:
+        found = _settle(
+            system, low, high, audited, rays, settings.protection_level, system.truth_vector()
+        ).ranges
     ranges: dict[CellKey, tuple[int, int | None]] = {}
     for g, (low_g, high_g) in found.items():
         ranges[system.keys[g]] = (int(low_g), None if high_g is None else int(high_g))
@@ -862,8 +890,12 @@ class _Extremes:
         self.lp = self._model(integer=False)
         self.mip: Any = None
         self.column = -1
+        self.mip_column = -1
         self.lp_solves = 0
         self.mip_solves = 0
+        self.feasibility_solves = 0
+        #: Every whole-number solution found is offered here (see :func:`_settle`).
+        self.pool: _Pool | None = None
 
     def _model(self, *, integer: bool) -> Any:
         r = self.r
@@ -887,10 +919,16 @@ class _Extremes:
             highspy.ObjSense.kMinimize if sign > 0 else highspy.ObjSense.kMaximize
         )
         h.changeColCost(k, 1.0)
+        return self._run(h)
+
+    def _run(self, h: Any) -> tuple[str, np.ndarray | None]:
         h.run()
         status = h.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:
-            return "optimal", np.asarray(h.getSolution().col_value)
+            x = np.asarray(h.getSolution().col_value)
+            if self.pool is not None:
+                self.pool.offer(x)
+            return "optimal", x
         if status == highspy.HighsModelStatus.kUnbounded:
             return "unbounded", None
         if status in (
@@ -912,15 +950,56 @@ class _Extremes:
             return float("nan")
         if np.all(np.abs(x - np.round(x)) < 1e-7):
             return float(round(x[k]))
-        if self.mip is None:
-            self.mip = self._model(integer=True)
-            self.mip_column = -1
-        outcome, x = self._solve(self.mip, k, sign, self.mip_column)
+        h = self._integer()
+        h.setOptionValue("presolve", "on")
+        outcome, x = self._solve(h, k, sign, self.mip_column)
         self.mip_column = k
         self.mip_solves += 1
         if outcome != "optimal" or x is None:
             raise RuntimeError(f"the audit's integer program failed: {outcome}")
         return float(round(x[k]))
+
+    def _integer(self) -> Any:
+        if self.mip is None:
+            self.mip = self._model(integer=True)
+        return self.mip
+
+    def relaxed(self, k: int, sign: int) -> tuple[float | None, np.ndarray | None]:
+        """The linear program's min (sign=+1) or max (sign=-1) of column ``k`` and its
+        solution (None: unbounded; NaN: no solution at all)."""
+        outcome, x = self._solve(self.lp, k, sign, self.column)
+        self.column = k
+        self.lp_solves += 1
+        if outcome == "unbounded":
+            return None, None
+        if outcome == "infeasible" or x is None:
+            return float("nan"), None
+        return float(x[k]), x
+
+    def feasible(self, k: int, lower: float, upper: float) -> np.ndarray | None:
+        """A whole-number solution with column ``k`` within ``[lower, upper]``, or None when
+        there is none. An integer program without objective: its first solution ends it."""
+        r = self.r
+        lower, upper = max(lower, float(r.low[k])), min(upper, float(r.high[k]))
+        if lower > upper:
+            return None
+        h = self._integer()
+        # No presolve: on these models it costs more than it saves when any solution will do.
+        h.setOptionValue("presolve", "off")
+        if self.mip_column >= 0:
+            h.changeColCost(self.mip_column, 0.0)
+            self.mip_column = -1
+        h.changeColBounds(k, lower, upper)
+        try:
+            outcome, x = self._run(h)
+        finally:
+            h.changeColBounds(k, float(r.low[k]), float(r.high[k]))
+        self.feasibility_solves += 1
+        if outcome == "optimal":
+            return x
+        if outcome == "infeasible":
+            return None
+        raise RuntimeError(f"the audit's feasibility program failed: {outcome}")
 
 
 def _extremes(
@@ -956,3 +1035,145 @@ def _extremes(
         lp_solves += model.lp_solves
         mip_solves += model.mip_solves
     return out, lp_solves, mip_solves
+
+
+@dataclass
+class _Settled:
+    """What :func:`_settle` found: each cell's range, and the programs it took."""
+
+    ranges: dict[int, tuple[float, float | None]]
+    lp_solves: int = 0
+    feasibility_solves: int = 0
+    mip_solves: int = 0
+
+
+class _Pool:
+    """Whole-number solutions of one component found so far: per column the least and the
+    greatest value any of them has. Each is checked exactly (in integers) before it counts."""
+
+    def __init__(self, r: _Reduced) -> None:
+        self.r = r
+        n = len(r.low)
+        self.least = np.full(n, np.inf)
+        self.most = np.full(n, -np.inf)
+
+    def offer(self, x: np.ndarray | None) -> bool:
+        """Take ``x`` if it is (within 1e-6 of) a whole-number solution; True if taken."""
+        if x is None or len(x) != len(self.r.low) or np.any(np.isnan(x)):
+            return False
+        point = np.round(x)
+        if np.any(np.abs(x - point) > 1e-6):
+            return False
+        r = self.r
+        if np.any(point < r.low) or np.any(point > r.high):
+            return False
+        if r.eq.shape[0] and np.any(r.eq @ point != r.b_eq):
+            return False
+        if r.le.shape[0] and np.any(r.le @ point > r.b_ub):
+            return False
+        np.minimum(self.least, point, out=self.least)
+        np.maximum(self.most, point, out=self.most)
+        return True
+
+
+def _settle(
+    system: System,
+    low: np.ndarray,
+    high: np.ndarray,
+    cells: list[int],
+    unbounded: np.ndarray,
+    level: int,
+    truth: np.ndarray,
+) -> _Settled:
+    """Decide, for each cell, whether its range over the whole-number solutions spans at
+    least ``level``; exact, without computing every extreme.
+
+    Per component (one HiGHS model, as :func:`_extremes`):
+
+    1. The linear minimum ``a`` and maximum ``b`` of every cell (hot starts). Whole-number
+       extremes lie within ``[ceil(a), floor(b)]``: if that is narrower than the level, the
+       cell fails.
+    2. A pool of whole-number solutions: the current data (it satisfies everything published)
+       and every linear optimum that happens to be whole. If the pool's values of a cell
+       span the level, the cell passes: an attacker cannot tell those solutions apart.
+    3. Otherwise feasibility programs (integer, no objective: the first solution ends them):
+       is there a solution with the cell at least ``least + level``, or at most
+       ``most - level``? One found passes the cell (and joins the pool, where it may settle
+       others). Neither: the whole-number maximum is below ``least + level``; the integer
+       program of :func:`_extremes` finds it, and one more feasibility question (at most
+       that maximum minus the level) decides.
+
+    Each pass is shown by two whole-number solutions (checked in integer arithmetic); each
+    fail by a linear bound or by the solver proving a program infeasible. So the answer is the
+    one the exact extremes give (a test compares them on random tables).
+    """
+    by_component: dict[int, list[int]] = {}
+    for g in cells:
+        by_component.setdefault(system.where[g], []).append(g)
+    out = _Settled({})
+    for k, members in by_component.items():
+        r = _reduce(system, k, low, high)
+        model = _Extremes(r)
+        pool = model.pool = _Pool(r)
+        known = np.full(len(r.low), np.nan)
+        for g, j in r.position.items():
+            known[j] = truth[g]
+        pool.offer(known)
+        # First the linear bounds of the cells the pool does not settle yet: every whole
+        # linear optimum joins the pool, so the integer programs below are fewer.
+        bounds: dict[int, tuple[int, int]] = {}
+        for g in members:
+            if g not in r.position:  # known exactly (an earlier version published it)
+                out.ranges[g] = (float(low[g]), float(high[g]))
+                continue
+            j = r.position[g]
+            if unbounded[g] and np.isfinite(pool.least[j]):  # no attacker can narrow it
+                out.ranges[g] = (float(pool.least[j]), None)
+                continue
+            if pool.most[j] - pool.least[j] >= level:  # settled by solutions found already
+                out.ranges[g] = (float(pool.least[j]), float(pool.most[j]))
+                continue
+            least, _x = model.relaxed(j, +1)
+            if least is None or least != least:
+                raise RuntimeError("the published figures are inconsistent: no solution")
+            if unbounded[g]:
+                found = pool.least[j]
+                out.ranges[g] = (float(found if np.isfinite(found) else math.ceil(least)), None)
+                continue
+            most, _x = model.relaxed(j, -1)
+            if most is None or most != most:
+                raise RuntimeError("the published figures are inconsistent: no solution")
+            bounds[g] = (math.ceil(least - 1e-7), math.floor(most + 1e-7))
+        for g, (floor_low, ceiling_high) in bounds.items():
+            out.ranges[g] = _decide(model, pool, r.position[g], floor_low, ceiling_high, level)
+        out.lp_solves += model.lp_solves
+        out.feasibility_solves += model.feasibility_solves
+        out.mip_solves += model.mip_solves
+    return out
+
+
+def _decide(
+    model: _Extremes, pool: _Pool, j: int, floor_low: float, ceiling_high: float, level: int
+) -> tuple[float, float]:
+    """One cell of :func:`_settle`: a passing range found, or failing bounds."""
+
+    def passes() -> bool:
+        return bool(pool.most[j] - pool.least[j] >= level)
+
+    if ceiling_high - floor_low < level:
+        return floor_low, ceiling_high
+    if not passes() and np.isfinite(pool.least[j]):
+        model.feasible(j, pool.least[j] + level, ceiling_high)
+    if not passes() and np.isfinite(pool.most[j]):
+        model.feasible(j, floor_low, pool.most[j] - level)
+    if passes():
+        return float(pool.least[j]), float(pool.most[j])
+    # Neither side moves by the level from what the pool has: the exact maximum, then one
+    # question decides (is the cell at most that maximum minus the level anywhere?).
+    most = model.extreme(j, -1)
+    assert most is not None and most == most
+    model.feasible(j, floor_low, most - level)
+    pool.most[j] = max(pool.most[j], most)  # (its solution is in the pool, unless rejected)
+    if pool.most[j] - pool.least[j] >= level:
+        return float(pool.least[j]), float(pool.most[j])
+    return float(max(floor_low, most - level + 1)), float(most)

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mda.stats import disclosure
 from mda.stats.disclosure import (
     TOTAL,
     DisclosureRefused,
@@ -16,12 +17,13 @@ from mda.stats.disclosure import (
     Node,
     TableShape,
     audit,
+    derivable,
     protect,
     published_interval,
     round_count,
 )
 from mda.stats.linking import build_links
-from mda.stats.tables import COUNT_TABLES, shapes
+from mda.stats.tables import COUNT_TABLES, FLOW_TABLES, shapes
 
 SETTINGS = DisclosureSettings()
 REGIONS = ("AAA", "BBB", "CCC")
@@ -125,10 +127,17 @@ def test_random_tables_are_protected(seed, categories, regions):
 
 def consecutive_months(rng: random.Random) -> tuple[dict, dict]:
     """Two months of every release table, consistent: stock = stock + inflow - outflow + re."""
+    months = month_series(rng, 3)
+    return months[1], months[2]
+
+
+def month_series(rng: random.Random, count: int) -> list[dict]:
+    """``count`` consecutive months of every release table, linked as
+    :func:`consecutive_months` says."""
     table_shapes = shapes(REGIONS)
     months = []
     stock = {r: [small_or_large(rng) for _ in range(7)] for r in REGIONS}
-    for _month in range(3):
+    for _month in range(count):
         inner: dict[str, dict] = {t.name: {} for t in COUNT_TABLES}
         for r in REGIONS:
             before = sum(stock[r])
@@ -162,7 +171,7 @@ def consecutive_months(rng: random.Random) -> tuple[dict, dict]:
             inner["deadlines_by_outcome"][(r, "on_time")] = small_or_large(rng)
             inner["deadlines_by_outcome"][(r, "late")] = small_or_large(rng)
         months.append({name: table_shapes[name].complete(cells) for name, cells in inner.items()})
-    return months[1], months[2]
+    return months
 
 
 @settings(FAST, max_examples=6)
@@ -250,3 +259,102 @@ def test_national_margin_is_exact_sum_before_rounding():
     complete = shape.complete({("A", "p"): 12, ("B", "p"): 12})
     assert complete[(TOTAL, "p")] == 24
     assert round_count(24, 5) == 25 and round_count(12, 5) * 2 == 20
+
+
+def half_year_truths(rng: random.Random) -> dict[str, dict]:
+    """The six months of 2026-H2 and the half year itself (flows summed, stock at the end)."""
+    months = month_series(rng, 7)[1:]
+    labels = [f"2026-{m:02d}" for m in range(7, 13)]
+    half = {
+        name: {
+            coords: sum(month[name][coords] for month in months)
+            if name in FLOW_TABLES
+            else months[-1][name][coords]
+            for coords in months[-1][name]
+        }
+        for name in months[-1]
+    }
+    return {**dict(zip(labels, months, strict=True)), "2026-H2": half}
+
+
+def check_decisions(
+    truths: dict[str, dict], share: float, rng: random.Random, sample: int | None = None
+) -> set[bool]:
+    """Suppress a random share of every node's cells (and its small ones), publish the rest,
+    and compare the audit's decisions with the exact extremes; the verdicts seen.
+
+    ``sample``: compare every failing cell but only that many passing ones (a pass is shown
+    by two whole-number solutions the audit checks itself; a fail rests on the solver)."""
+    table_shapes = shapes(REGIONS)
+    links = build_links(list(truths), REGIONS)
+
+    def pattern(truth: dict) -> dict:
+        return {
+            name: {
+                coords: None
+                if 0 < value < SETTINGS.threshold or rng.random() < share
+                else round_count(value, SETTINGS.rounding_base)
+                for coords, value in cells.items()
+            }
+            for name, cells in truth.items()
+        }
+
+    nodes = [Node(label, table_shapes, truth, [pattern(truth)]) for label, truth in truths.items()]
+    decided = audit(nodes, links, SETTINGS)
+    level = SETTINGS.protection_level
+    if sample is None:
+        exact = audit(nodes, links, SETTINGS, exact=True)
+        assert decided.keys() == exact.keys() and exact
+    else:
+        failing = [k for k, (lo, hi) in decided.items() if hi is not None and hi - lo < level]
+        passing = sorted(set(decided) - set(failing))
+        chosen = failing + rng.sample(passing, min(sample, len(passing)))
+        exact = derivable(nodes, links, SETTINGS, chosen)
+    verdicts = set()
+    for key, (low, high) in exact.items():
+        d_low, d_high = decided[key]
+        passes = high is None or high - low >= level
+        verdicts.add(passes)
+        assert (d_high is None or d_high - d_low >= level) == passes, (
+            key,
+            exact[key],
+            decided[key],
+        )
+        if high is None:
+            assert d_high is None and low <= d_low
+        elif passes:
+            assert low <= d_low <= d_high <= high, (key, exact[key], decided[key])
+        else:
+            assert d_low <= low <= high <= d_high, (key, exact[key], decided[key])
+    return verdicts
+
+
+@settings(FAST, max_examples=10)
+@given(seed=st.integers(0, 10**9), share=st.sampled_from([0.15, 0.3, 0.5]))
+def test_the_audit_decides_as_the_exact_extremes_do(seed, share):
+    """Releases audit by deciding (two whole-number solutions far enough apart pass a cell; a
+    bound or an infeasible program fails it) instead of computing every extreme. On random
+    pairs of months and random suppression patterns, protected or not, both modes pass and
+    fail the same cells; a passing range lies within the exact one, a failing bound holds
+    it."""
+    rng = random.Random(seed)
+    october, november = consecutive_months(rng)
+    verdicts = check_decisions({"2026-10": october, "2026-11": november}, share, rng)
+    assert verdicts == {True, False}  # both verdicts (else the comparison proves little)
+
+
+def test_the_audit_decides_a_half_year_as_the_exact_extremes_do(monkeypatch):
+    """As above, on a half year with its six months: fractional linear optima, so the
+    integer feasibility programs (and the exact maximum after two refusals) take part."""
+    calls: list[bool] = []
+    original = disclosure._Extremes.feasible
+
+    def feasible(self, k, lower, upper):
+        found = original(self, k, lower, upper)
+        calls.append(found is not None)
+        return found
+
+    monkeypatch.setattr(disclosure._Extremes, "feasible", feasible)
+    rng = random.Random(3)
+    assert check_decisions(half_year_truths(rng), 0.15, rng, sample=25) == {True, False}
+    assert set(calls) == {True, False}, "no feasibility program found, or refused, a solution"
