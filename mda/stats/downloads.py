@@ -46,8 +46,8 @@ def release_download(
     ``labels.language`` None gives the release's own file.
     """
     with unit_of_work(session):
-        release, own = releases.release_file(session, actor, release_id, fmt)
         language = labels.language
+        release, own = releases.release_file(session, actor, release_id, fmt, language)
         if language is None:
             return release, own
         if language not in LANGUAGES:

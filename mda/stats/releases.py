@@ -436,9 +436,10 @@ def get_release(session: Session, actor: Actor, release_id: int) -> StatsRelease
 
 
 def release_file(
-    session: Session, actor: Actor, release_id: int, fmt: str
+    session: Session, actor: Actor, release_id: int, fmt: str, language: str | None = None
 ) -> tuple[StatsRelease, StatsReleaseFile]:
-    """A release's CSV or XLSX; each download is written to the access log."""
+    """A release's CSV or XLSX; each download is written to the access log, with the
+    language asked for (None: the release's own file, in the contract's codes)."""
     if fmt not in FORMATS:
         raise NotFound(msg("No statistics release %(id)s.", id=release_id))
     with unit_of_work(session):
@@ -452,7 +453,12 @@ def release_file(
             AccessAction.EXPORT,
             "stats_release",
             release.id,
-            details={"format": fmt, "period": release.period, "version": release.version},
+            details={
+                "format": fmt,
+                "language": language,
+                "period": release.period,
+                "version": release.version,
+            },
         )
     return release, found
 

@@ -116,7 +116,19 @@ def test_downloads_are_files_logged_and_free_of_trajectories(callers, release, s
         )
     ).all()
     assert sorted(e.details["format"] for e in logged) == ["csv", "xlsx"]
+    assert {e.details["language"] for e in logged} == {None}  # the release's own files
     assert {e.channel for e in logged} == {"api"}
+    dutch = callers["programme"].get(
+        f"statistics/releases/{made.id}.csv", headers={"Accept-Language": "nl"}
+    )
+    assert dutch.status_code == 200 and dutch.get_data() != csv_response.get_data()
+    last = session.scalars(
+        select(AccessLogEntry)
+        .where(AccessLogEntry.object_type == "stats_release", AccessLogEntry.action == "export")
+        .order_by(AccessLogEntry.id.desc())
+        .limit(1)
+    ).one()
+    assert last.details["format"] == "csv" and last.details["language"] == "nl"
 
 
 def test_the_beat_task_releases_the_closed_periods_once(app, session):
