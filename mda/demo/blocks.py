@@ -15,13 +15,13 @@ the worker, so the parent only streams it) or tuples for SQLite's ``executemany`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from mda.demo.population import (
-    ACCESS_COLUMNS,
     CHECKLIST_COLUMNS,
     DEADLINE_COLUMNS,
     EVENT_COLUMNS,
@@ -43,12 +43,15 @@ from mda.vocabulary import DeadlineKind
 BLOCK = 2000
 #: Ids reserved per household of a block, per table: far above the averages (about 23 events
 #: and access-log rows, 10 deadlines and 1.5 measurements a household), so a block of
-#: thousands never fills its room (checked all the same).
+#: thousands never fills its room (checked all the same). A block's access-log rows are derived
+#: from its events by the database (see :func:`access_ids`): the event at offset ``i`` of its
+#: block's room gets the access-log id at offset ``i`` of the block's access room.
 ID_ROOM: Mapping[str, int] = {"event": 96, "access": 192, "deadline": 48, "measurement": 12}
 #: The largest id an ``INTEGER`` column holds.
 MAX_ID = 2**31 - 1
-#: The tables of a batch, in the writer's order (the attributes of :class:`Batch`).
-TABLES = ("trajectories", "events", "access", "checklist", "measurements", "deadlines")
+#: The tables of a batch, in the writer's order (the attributes of :class:`Batch`); the
+#: access log follows from the events (:meth:`mda.demo.writer.BulkWriter.derive_access`).
+TABLES = ("trajectories", "events", "checklist", "measurements", "deadlines")
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,18 @@ def block_ids(first: Ids, number: int, block: int = BLOCK) -> Ids:
     )
 
 
+def access_ids(first: Ids, block: int = BLOCK) -> tuple[int, int]:
+    """How an event's access-log id follows from its own: ``event id + shift + b * step``,
+    where ``b = (trajectory id - first trajectory id) // block`` is the event's block number.
+
+    Block ``b``'s events have ids from ``block_ids(first, b).event`` on, its access-log rows from
+    ``block_ids(first, b).access`` on, one for one, in the same order.
+    """
+    shift = first.access - first.event
+    step = block * (ID_ROOM["access"] - ID_ROOM["event"])
+    return shift, step
+
+
 def check_room(first: Ids, households: int, block: int = BLOCK) -> None:
     """Refuse a run whose reserved id ranges would not fit an ``INTEGER`` column."""
     blocks = -(-households // block)
@@ -122,7 +137,6 @@ class Blocks:
         columns = {
             "trajectories": context.trajectory_columns,
             "events": EVENT_COLUMNS,
-            "access": ACCESS_COLUMNS,
             "checklist": CHECKLIST_COLUMNS,
             "measurements": MEASUREMENT_COLUMNS,
             "deadlines": DEADLINE_COLUMNS,
@@ -140,7 +154,7 @@ class Blocks:
         for region, day in zip(task.regions, task.days, strict=True):
             household(region, day, batch)
         size = len(task.regions)
-        for table in ("event", "access", "deadline", "measurement"):
+        for table in ("event", "deadline", "measurement"):
             used = getattr(ids, table) - getattr(start, table)
             if used > size * ID_ROOM[table]:  # pragma: no cover (far above any household's)
                 raise RuntimeError(f"block {task.number} used {used} {table} ids, beyond its room")
@@ -164,12 +178,8 @@ ESCAPED = frozenset(
 BOOLEAN = frozenset({"done"})
 
 
-def _escaped(value: str | None) -> str:
-    if value is None:
-        return "\\N"
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        return value.translate(_ESCAPES)
-    return value
+#: Whether a text needs escaping in ``COPY`` text (a C-level search, no Python call per value).
+_SPECIAL = re.compile("[\\\\\t\n\r]").search
 
 
 def copy_formatter(columns: Sequence[str]) -> Callable[[list[tuple[Any, ...]]], str]:
@@ -183,14 +193,15 @@ def copy_formatter(columns: Sequence[str]) -> Callable[[list[tuple[Any, ...]]], 
     for index, name in enumerate(columns):
         item = f"r[{index}]"
         if name in ESCAPED:
-            parts.append(f"{{esc({item})}}")
+            escaped = f"{item}.translate(E) if sp({item}) else {item}"
+            parts.append(f"{{N if {item} is None else {escaped}}}")
         elif name in BOOLEAN:
             parts.append(f"{{N if {item} is None else ('t' if {item} else 'f')}}")
         else:
             parts.append(f"{{N if {item} is None else {item}}}")
     line = "\\t".join(parts)
     source = f'def copy(rows):\n    return "".join([f"{line}\\n" for r in rows])\n'
-    scope: dict[str, Any] = {"esc": _escaped, "N": "\\N"}
+    scope: dict[str, Any] = {"sp": _SPECIAL, "E": _ESCAPES, "N": "\\N"}
     exec(compile(source, f"<copy {' '.join(columns)}>", "exec"), scope)  # noqa: S102 (our own columns)
     formatter: Callable[[list[tuple[Any, ...]]], str] = scope["copy"]
     return formatter

@@ -232,6 +232,10 @@ class Calendar:
         # A moment as the database column takes it is the day's text and one of these.
         suffix = ".000000" if sqlite else "+00"  # SQLite: as SQLAlchemy writes naive UTC
         self._stamp_clock = [f" {clock}{suffix}" for clock in self._clock]
+        # The last local moment stamped: a step's event, the deadlines it opens or closes and
+        # its checklist tick all carry the same moment.
+        self._last_local = -1
+        self._last_stamp = ""
 
     def is_working(self, day: int) -> bool:
         return self.working[day - self.base]
@@ -287,6 +291,15 @@ class Calendar:
         if 0 <= index < self.size:
             return self._days[index] + self._stamp_clock[second]
         return self.day_text(day) + self._stamp_clock[second]
+
+    def local_stamp(self, local: int) -> str:
+        """A local moment (see :meth:`utc`) as the database column takes it, in UTC."""
+        if local == self._last_local:
+            return self._last_stamp
+        text = self.stamp(local - self.offset[local // DAY - self.base])
+        self._last_local = local
+        self._last_stamp = text
+        return text
 
     def iso(self, utc: int) -> str:
         """A UTC moment as ``datetime.isoformat`` gives it (in JSON data)."""
@@ -404,7 +417,6 @@ class Batch:
 
     trajectories: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
-    access: list[tuple[Any, ...]] = field(default_factory=list)
     checklist: list[tuple[Any, ...]] = field(default_factory=list)
     measurements: list[tuple[Any, ...]] = field(default_factory=list)
     deadlines: list[tuple[Any, ...]] = field(default_factory=list)
@@ -415,7 +427,6 @@ class Batch:
             for rows in (
                 self.trajectories,
                 self.events,
-                self.access,
                 self.checklist,
                 self.measurements,
                 self.deadlines,
@@ -605,7 +616,6 @@ class Simulator:
         self.region = region
         coordinator = rng.choice(self.coordinators[region])
         self.actor = coordinator
-        self.tid_text = str(self.tid)
         self.seq = 0
         self.state = S.REFERRED
         self.checklist: dict[str, bool | None] = {}
@@ -662,7 +672,7 @@ class Simulator:
             registered["referred_on"] = self.cal.day_text(referred_on)
         registered["demo"] = True  # the marker, beside the pseudonym's DEMO- prefix
         data = json.dumps(registered)
-        self._event(at, "registered", None, None, S.REFERRED.value, None, data, "create")
+        self._event(at, "registered", None, None, S.REFERRED.value, None, data)
         # Deadlines counted from the referral count from its date (at the registering hour).
         start = at
         if self.options.referred_on_column:
@@ -679,30 +689,18 @@ class Simulator:
         to_state: str | None,
         reason: str | None,
         data: str,
-        action: str = "change",
     ) -> None:
-        self.seq += 1
+        seq = self.seq = self.seq + 1
         self.last = at
-        utc = self.cal.utc(at)
-        stamp = self.cal.stamp(utc)
-        self.updated = stamp
+        stamp = self.updated = self.cal.local_stamp(at)
         ids = self.ids
         actor = self.actor
+        tid = self.tid
         self.batch.events.append(
-            (ids.event, self.tid, self.seq, stamp, actor.id, kind, trigger, from_state, to_state,
+            (ids.event, tid, seq, stamp, actor.id, kind, trigger, from_state, to_state,
              reason, data, None)
         )  # fmt: skip
         ids.event += 1
-        details = (
-            "{}"
-            if action == "create"
-            else f'{{"change": "{trigger or kind}", "version": {self.seq}}}'
-        )
-        self.batch.access.append(
-            (ids.access, stamp, actor.id, actor.username, actor.on_behalf_of, action,
-             "trajectory", self.tid_text, self.tid, "web", actor.remote_addr, details)
-        )  # fmt: skip
-        ids.access += 1
 
     # --- deadlines ----------------------------------------------------------------------
 
@@ -714,15 +712,17 @@ class Simulator:
         cal = self.cal
         due, computation = self.due_moments.due(rule, at if start is None else start)
         opened = cal.utc(at)
+        due_stamp = cal.stamp(due)
+        action = self.due_moments.next_action(rule, due, opened)
         row = [
             self.ids.deadline,
             self.tid,
             self.region,
             kind.value,
             "open",
-            cal.stamp(opened),
-            cal.stamp(due),
-            cal.stamp(self.due_moments.next_action(rule, due, opened)),
+            cal.local_stamp(at),
+            due_stamp,
+            due_stamp if action == due else cal.stamp(action),
             0,
             0,
             None,
@@ -764,7 +764,7 @@ class Simulator:
             del self.open_due[kind]
             self.timers.pop(kind, None)
             if stamp is None:
-                stamp = self.cal.stamp(self.cal.utc(at))
+                stamp = self.cal.local_stamp(at)
             row[_D_STATUS] = status
             row[_D_NEXT] = None
             row[_D_CLOSED] = stamp
@@ -962,7 +962,7 @@ class Simulator:
         else:
             level, score = ViolenceLevel.SEVERE.value, rng.randint(1, 5)
         safety_score = None if rng.random() < 0.1 else score
-        stamp = self.cal.stamp(self.cal.utc(at))
+        stamp = self.cal.local_stamp(at)
         self.batch.measurements.append(
             (self.ids.measurement, self.tid, number, self.cal.day_text(measured_on), level,
              safety_score, stamp, self.actor.id)
@@ -1190,7 +1190,7 @@ class Simulator:
         digest = hmac.new(
             self.keys.current, Salt(self.region).prefix() + normalise(code).encode(), hashlib.sha256
         ).hexdigest()
-        closed = cal.stamp(cal.utc(self.closed_at)) if self.state is S.CLOSED else None
+        closed = cal.local_stamp(self.closed_at) if self.state is S.CLOSED else None
         row: tuple[Any, ...] = (
             self.tid,
             digest,
@@ -1207,8 +1207,8 @@ class Simulator:
             self.referred_back_to,
             None,
             None,
-            cal.stamp(cal.utc(self.created)),
-            cal.stamp(cal.utc(self.state_entered)),
+            cal.local_stamp(self.created),
+            cal.local_stamp(self.state_entered),
             closed,
             self.reentries,
             self.relapses,
@@ -1226,7 +1226,7 @@ class Simulator:
         batch.trajectories.append(row)
         for key, done in self.checklist.items():
             batch.checklist.append(
-                (self.tid, key, done, None, cal.stamp(cal.utc(self.checklist_at[key])), actor.id)
+                (self.tid, key, done, None, cal.local_stamp(self.checklist_at[key]), actor.id)
             )
         batch.deadlines.extend(tuple(d) for d in self.deadlines)
 
