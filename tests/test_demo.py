@@ -233,6 +233,43 @@ def test_access_log_matches_the_events(demo_db):
         for role, region, user_id in pairs:
             assert role is Role.COORDINATOR and region in users[user_id].region_codes
 
+        # One access-log row per event (the database derives them): same moment, same
+        # coordinator, the action and details the services log, ids in the events' order.
+        events_in_order = session.execute(
+            select(
+                TrajectoryEvent.trajectory_id,
+                TrajectoryEvent.seq,
+                TrajectoryEvent.at,
+                TrajectoryEvent.actor_id,
+                TrajectoryEvent.kind,
+                TrajectoryEvent.trigger,
+            ).order_by(TrajectoryEvent.id)
+        ).all()
+        logged_in_order = session.scalars(
+            select(AccessLogEntry)
+            .where(AccessLogEntry.object_type == "trajectory")
+            .order_by(AccessLogEntry.id)
+        ).all()
+        addresses: dict[tuple[int, str], str | None] = {}
+        assert len(events_in_order) == len(logged_in_order)
+        for event, entry in zip(events_in_order, logged_in_order, strict=True):
+            trajectory_id, seq, at, actor_id, kind, trigger = event
+            assert entry.trajectory_id == trajectory_id
+            assert entry.object_id == str(trajectory_id)
+            assert entry.at == at
+            assert entry.user_id == actor_id
+            assert entry.username == users[actor_id].username
+            assert entry.channel == "web"
+            if kind == "registered":
+                assert (entry.action.value, entry.details) == ("create", {})
+            else:
+                assert entry.action.value == "change"
+                assert entry.details == {"change": trigger or kind, "version": seq}
+            # A coordinator works from one address in each region.
+            region = session.get(Trajectory, trajectory_id).region_code
+            assert addresses.setdefault((actor_id, region), entry.remote_addr) == entry.remote_addr
+            assert entry.remote_addr
+
 
 def test_no_identifier_like_text(demo_db):
     engine, _result = demo_db

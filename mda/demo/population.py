@@ -228,10 +228,10 @@ class Calendar:
         self._day_text: dict[int, str] = {}
         self._days = [d.isoformat() for d in days]
         self._shifted: dict[tuple[int, int, int], int] = {}
-        self._clock = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(DAY)]
+        self.clock = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(DAY)]
         # A moment as the database column takes it is the day's text and one of these.
         suffix = ".000000" if sqlite else "+00"  # SQLite: as SQLAlchemy writes naive UTC
-        self._stamp_clock = [f" {clock}{suffix}" for clock in self._clock]
+        self._stamp_clock = [f" {clock}{suffix}" for clock in self.clock]
         # The last local moment stamped: a step's event, the deadlines it opens or closes and
         # its checklist tick all carry the same moment.
         self._last_local = -1
@@ -304,7 +304,7 @@ class Calendar:
     def iso(self, utc: int) -> str:
         """A UTC moment as ``datetime.isoformat`` gives it (in JSON data)."""
         day, second = divmod(utc, DAY)
-        return f"{self.day_text(day)}T{self._clock[second]}+00:00"
+        return f"{self.day_text(day)}T{self.clock[second]}+00:00"
 
     def moment(self, utc: int) -> datetime:
         return datetime(1, 1, 1, tzinfo=UTC) + timedelta(seconds=utc - DAY)
@@ -333,6 +333,7 @@ class DueMoments:
         self.calendar = calendar
         self.rules = rules
         self._templates: dict[tuple[DeadlineKind, int], tuple[str, str, str, str, int]] = {}
+        self._parts: dict[tuple[DeadlineKind, int], tuple[Any, ...]] = {}
 
     def _template(self, rule: Rule, day: int) -> tuple[str, str, str, str, int]:
         key = (rule.kind, day)
@@ -352,11 +353,50 @@ class DueMoments:
         self._templates[key] = found
         return found
 
+    def _day_parts(self, rule: Rule, day: int) -> tuple[Any, ...]:
+        """What :meth:`due` makes of a day-counted ``rule`` from local ``day``, cut where the
+        moments' clock texts go: the start, term end and due day's UTC offsets and the texts
+        around the three clocks (each moment's UTC day is its local day at office hours)."""
+        cal = self.calendar
+        head, middle, tail_mid, tail, due_day = self._template(rule, day)
+        if rule.unit is DueUnit.WORKING_DAYS:
+            term_day = due_day
+        elif rule.unit is DueUnit.DAYS:
+            term_day = day + rule.amount
+        elif rule.unit is DueUnit.WEEKS:
+            term_day = day + 7 * rule.amount
+        else:
+            term_day = cal.add_months(day, rule.amount)
+        offset = cal.offset
+        return (
+            f'{head}"{cal.day_text(day)}T',
+            offset[day - cal.base],
+            f'+00:00"{middle}"{cal.day_text(term_day)}T',
+            offset[term_day - cal.base],
+            f'+00:00"{tail_mid}"{cal.day_text(due_day)}T',
+            offset[due_day - cal.base],
+            f'+00:00"{tail}',
+            due_day * DAY,
+        )
+
     def due(self, rule: Rule, start: int) -> tuple[int, str]:
         """(due moment in UTC seconds, computation JSON) of a deadline counted from ``start``
         (local seconds)."""
         cal = self.calendar
         day, second = divmod(start, DAY)
+        if second >= 7200 and rule.unit is not DueUnit.HOURS:
+            # Counted in days from a moment whose UTC clock is on the same day (any moment
+            # after 02:00): the day's parts with the three clocks filled in.
+            key = (rule.kind, day)
+            parts = self._parts.get(key)
+            if parts is None:
+                parts = self._parts[key] = self._day_parts(rule, day)
+            head, s_off, middle, t_off, tail_mid, d_off, tail, due_base = parts
+            clock = cal.clock
+            return due_base + second - d_off, (
+                f"{head}{clock[second - s_off]}{middle}{clock[second - t_off]}"
+                f"{tail_mid}{clock[second - d_off]}{tail}"
+            )
         head, middle, tail_mid, tail, due_day = self._template(rule, day)
         start_utc = cal.utc(start)
         if rule.unit is DueUnit.HOURS:
