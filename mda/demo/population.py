@@ -701,17 +701,17 @@ class Simulator:
         self._finish(sources, types, referred_on)
 
     def _register(self, at: int, source: str, types: list[str], referred_on: int) -> None:
-        registered: dict[str, Any] = {
-            "region": self.region,
-            "referral_source": source,
-            "violence_types": types,
-            "children": self.children,
-            "coordinator_id": self.actor.id,
-        }
-        if self.options.referred_on_column:
-            registered["referred_on"] = self.cal.day_text(referred_on)
-        registered["demo"] = True  # the marker, beside the pseudonym's DEMO- prefix
-        data = json.dumps(registered)
+        # As json.dumps writes it (codes, numbers and dates: nothing to escape).
+        referred = (
+            f'"referred_on": "{self.cal.day_text(referred_on)}", '
+            if self.options.referred_on_column
+            else ""
+        )
+        data = (
+            f'{{"region": "{self.region}", "referral_source": "{source}", '
+            f'"violence_types": {self._json_list(types)}, "children": "{self.children}", '
+            f'"coordinator_id": {self.actor.id}, {referred}"demo": true}}'
+        )  # "demo": the marker, beside the pseudonym's DEMO- prefix
         self._event(at, "registered", None, None, S.REFERRED.value, None, data)
         # Deadlines counted from the referral count from its date (at the registering hour).
         start = at
@@ -870,6 +870,23 @@ class Simulator:
             data = self._checklist_json(key, done, {})
         self._event(at, "checklist", None, None, None, None, data)
 
+    def _json_list(self, values: list[str]) -> str:
+        """``json.dumps(values)`` of a list of codes, made once."""
+        key = ("list", *values)
+        text = self._json.get(key)
+        if text is None:
+            text = self._json[key] = json.dumps(values)
+        return text
+
+    def _deadlines_json(self, names: tuple[str, ...], *kinds: list[str]) -> str:
+        """``json.dumps`` of the deadlines changed by a step (``names`` to lists of kinds),
+        made once for each combination."""
+        key = (names, *(tuple(k) for k in kinds))
+        text = self._json.get(key)
+        if text is None:
+            text = self._json[key] = json.dumps(dict(zip(names, kinds, strict=True)))
+        return text
+
     def _checklist_json(self, key: str, done: bool, deadlines: dict[str, Any]) -> str:
         memo = (key, done, tuple(deadlines.get("met", ())), bool(deadlines))
         text = self._json.get(memo)
@@ -1022,14 +1039,12 @@ class Simulator:
         met, cancelled, opened = self._apply(
             workflow.DeadlineChanges(open=opened_kinds, meet=met_kinds), at
         )
-        data = json.dumps(
-            {
-                "number": number,
-                "measured_on": self.cal.day_text(measured_on),
-                "violence_level": level,
-                "safety_score": safety_score,
-                "deadlines": {"met": met, "cancelled": cancelled, "opened": opened},
-            }
+        deadlines = self._deadlines_json(("met", "cancelled", "opened"), met, cancelled, opened)
+        score_text = "null" if safety_score is None else safety_score
+        data = (
+            f'{{"number": {number}, "measured_on": "{self.cal.day_text(measured_on)}", '
+            f'"violence_level": "{level}", "safety_score": {score_text}, '
+            f'"deadlines": {deadlines}}}'
         )
         self._event(at, "measurement", None, None, None, None, data)
 
@@ -1051,13 +1066,8 @@ class Simulator:
         rule = self.rules.get(kind)
         if rule is not None and rule.recurring and self._open(kind, at):
             opened = [kind.value]
-        data = json.dumps(
-            {
-                "deadline_id": deadline_id,
-                "kind": kind.value,
-                "deadlines": {how: closed, "opened": opened},
-            }
-        )
+        deadlines = self._deadlines_json((how, "opened"), closed, opened)
+        data = f'{{"deadline_id": {deadline_id}, "kind": "{kind.value}", "deadlines": {deadlines}}}'
         self._event(at, f"deadline_{how}", None, None, None, note, data)
 
     # --- the walk -----------------------------------------------------------------------
@@ -1241,7 +1251,7 @@ class Simulator:
             self.seq,
             actor.id,
             source,
-            json.dumps(types),
+            self._json_list(types),
             self.children,
             None if self.closure_reason is None else self.closure_reason.value,
             self.referred_back_to,
