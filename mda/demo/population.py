@@ -659,7 +659,7 @@ class Simulator:
         self.seq = 0
         self.state = S.REFERRED
         self.checklist: dict[str, bool | None] = {}
-        self.checklist_at: dict[str, int] = {}
+        self.checklist_at: dict[str, str] = {}  # key -> its moment, stamped
         self.measured: dict[int, int] = {}  # number -> measurement 1 clock (for 1 only) or 0
         self.m1_clock = 0
         self.pending: list[tuple[int, int, int]] = []  # (recorded, number, measured_on day)
@@ -860,7 +860,7 @@ class Simulator:
         if not allowed:
             raise AssertionError(f"demo walk ticks {key} in {self.state}")
         self.checklist[key] = done
-        self.checklist_at[key] = at
+        self.checklist_at[key] = self.cal.local_stamp(at)
         met: list[str] = []
         deadline_kind = workflow.MET_BY_CHECKLIST.get(key)
         if deadline_kind is not None and done:
@@ -960,7 +960,7 @@ class Simulator:
                 self.referred_back_to = referred_back_to
         for item in reset:
             self.checklist[item] = None
-            self.checklist_at[item] = at
+            self.checklist_at[item] = self.cal.local_stamp(at)
         if trigger == "accept":
             self.accepted = True
         elif trigger == "relapse":
@@ -1275,9 +1275,7 @@ class Simulator:
                 row += (None, None)
         batch.trajectories.append(row)
         for key, done in self.checklist.items():
-            batch.checklist.append(
-                (self.tid, key, done, None, cal.local_stamp(self.checklist_at[key]), actor.id)
-            )
+            batch.checklist.append((self.tid, key, done, None, self.checklist_at[key], actor.id))
         batch.deadlines.extend(tuple(d) for d in self.deadlines)
 
 
