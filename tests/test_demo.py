@@ -38,6 +38,7 @@ from mda.models import (
 from mda.services.identifiers import find_identifiers
 from mda.services.trajectories import current_facts, replay_events
 from mda.vocabulary import DeadlineStatus, Role, TrajectoryState
+from mda.workflows import trajectory as workflow
 from tests.conftest import BACKENDS, fresh_postgres_database, migrate
 
 HOUSEHOLDS = 400
@@ -214,7 +215,7 @@ def test_access_log_matches_the_events(demo_db):
         logged = session.scalar(
             select(func.count())
             .select_from(AccessLogEntry)
-            .where(AccessLogEntry.object_type == "trajectory")
+            .where(AccessLogEntry.object_type == "trajectory", AccessLogEntry.action != "read")
         )
         assert events == logged
         created = session.scalar(
@@ -245,11 +246,12 @@ def test_access_log_matches_the_events(demo_db):
                 TrajectoryEvent.trigger,
             ).order_by(TrajectoryEvent.id)
         ).all()
-        logged_in_order = session.scalars(
+        everything = session.scalars(
             select(AccessLogEntry)
             .where(AccessLogEntry.object_type == "trajectory")
             .order_by(AccessLogEntry.id)
         ).all()
+        logged_in_order = [entry for entry in everything if entry.action.value != "read"]
         addresses: dict[tuple[int, str], str | None] = {}
         assert len(events_in_order) == len(logged_in_order)
         for event, entry in zip(events_in_order, logged_in_order, strict=True):
@@ -269,6 +271,28 @@ def test_access_log_matches_the_events(demo_db):
             region = session.get(Trajectory, trajectory_id).region_code
             assert addresses.setdefault((actor_id, region), entry.remote_addr) == entry.remote_addr
             assert entry.remote_addr
+
+        # Reads: the coordinator opened the trajectory before a transition, a measurement or
+        # a deadline handled by hand (the next row is that step), after its registration.
+        reads = [n for n, entry in enumerate(everything) if entry.action.value == "read"]
+        assert len(reads) > HOUSEHOLDS
+        for n in reads:
+            read, step = everything[n], everything[n + 1]
+            assert step.action.value == "change"
+            assert step.details["change"] in set(workflow.TRIGGERS) | {
+                "measurement",
+                "deadline_met",
+                "deadline_acknowledged",
+            }
+            assert (read.trajectory_id, read.user_id, read.remote_addr, read.details) == (
+                step.trajectory_id,
+                step.user_id,
+                step.remote_addr,
+                {},
+            )
+            created = session.get(Trajectory, read.trajectory_id).created_at
+            assert created < read.at <= step.at
+            assert (step.at - read.at).total_seconds() <= 600
 
 
 def test_no_identifier_like_text(demo_db):

@@ -45,7 +45,8 @@ BLOCK = 2000
 #: and access-log rows, 10 deadlines and 1.5 measurements a household), so a block of
 #: thousands never fills its room (checked all the same). A block's access-log rows are derived
 #: from its events by the database (see :func:`access_ids`): the event at offset ``i`` of its
-#: block's room gets the access-log id at offset ``i`` of the block's access room.
+#: block's room gets the access-log ids at offsets ``2i`` (a read before the step, for some)
+#: and ``2i + 1`` (the step) of the block's access room.
 ID_ROOM: Mapping[str, int] = {"event": 96, "access": 192, "deadline": 48, "measurement": 12}
 #: The largest id an ``INTEGER`` column holds.
 MAX_ID = 2**31 - 1
@@ -100,16 +101,16 @@ def block_ids(first: Ids, number: int, block: int = BLOCK) -> Ids:
     )
 
 
-def access_ids(first: Ids, block: int = BLOCK) -> tuple[int, int]:
-    """How an event's access-log id follows from its own: ``event id + shift + b * step``,
-    where ``b = (trajectory id - first trajectory id) // block`` is the event's block number.
+def access_ids(first: Ids, block: int = BLOCK) -> int:
+    """How an event's access-log ids follow from its own: ``2 * event id + shift`` for the
+    step's own row, one less for the read before it (when there is one).
 
-    Block ``b``'s events have ids from ``block_ids(first, b).event`` on, its access-log rows from
-    ``block_ids(first, b).access`` on, one for one, in the same order.
+    So block ``b``'s access-log rows have ids from ``block_ids(first, b).access`` on, two for
+    each id in its events' room, in the events' order (``block`` cancels out: the access room
+    is exactly twice the events').
     """
-    shift = first.access - first.event
-    step = block * (ID_ROOM["access"] - ID_ROOM["event"])
-    return shift, step
+    assert ID_ROOM["access"] == 2 * ID_ROOM["event"]
+    return first.access - 2 * first.event + 1
 
 
 def check_room(first: Ids, households: int, block: int = BLOCK) -> None:

@@ -140,16 +140,18 @@ class BulkWriter:
     def derive_access(
         self, first: Ids, block: int, coordinators: Mapping[str, Sequence[Coordinator]]
     ) -> int:
-        """Write the access-log row of every event written since ``first`` (one
-        ``INSERT ... SELECT``, after loading and before the indexes come back).
+        """Write the access-log rows of every event written since ``first`` (``INSERT ...
+        SELECT``, after loading and before the indexes come back).
 
-        Each of a household's steps is logged as the service logs it: by its coordinator
+        Each of a household's steps is logged as the services log it: by its coordinator
         (name, on whose behalf, workstation address), ``create`` for the registration and
         ``change`` with the trigger (or the event's kind) and the version for every later
-        step. The database derives them from the events, rather than Python making and sending
-        a third of all rows. Returns how many rows were written; there is one per event.
+        step. Before each transition, measurement and deadline handled by hand the coordinator
+        read the trajectory (its page or the API): a ``read`` row one to ten minutes earlier
+        (never before the registration). The database derives them from the events, rather
+        than Python making and sending a third of all rows. Returns how many rows were written.
         """
-        shift, step = access_ids(first, block)
+        shift = access_ids(first, block)
         raw = self.connection.connection.dbapi_connection
         assert raw is not None
         postgresql = self.dialect == "postgresql"
@@ -163,18 +165,40 @@ class BulkWriter:
             "CASE WHEN e.kind = 'registered' THEN '{}' ELSE '{\"change\": \"' || "
             "COALESCE(e.trigger, e.kind) || '\", \"version\": ' || CAST(e.seq AS TEXT) || '}' END"
         )
+        empty = "'{}'"
+        # A read 1 to 10 minutes before the step (spread by the event's id), after the
+        # registration.
+        seconds = f"((CAST(e.id AS BIGINT) * 7919) {'%%' if postgresql else '%'} 540 + 60)"
         if postgresql:
             details = f"CAST({details} AS JSON)"
-        statement = (
-            f"INSERT INTO access_log ({', '.join(ACCESS_COLUMNS)}) "  # noqa: S608 (our own SQL)
-            f"SELECT e.id + {mark} + ((e.trajectory_id - {mark}) / {mark}) * {mark}, e.at, "
-            "e.actor_id, a.username, a.on_behalf_of, "
-            "CASE WHEN e.kind = 'registered' THEN 'create' ELSE 'change' END, 'trajectory', "
-            f"CAST(e.trajectory_id AS TEXT), e.trajectory_id, 'web', a.remote_addr, {details} "
+            empty = "CAST('{}' AS JSON)"
+            read_at = (
+                f"GREATEST(e.at - {seconds} * INTERVAL '1 second', "
+                "t.created_at + INTERVAL '1 second')"
+            )
+        else:  # moments as SQLAlchemy writes them: 'YYYY-MM-DD HH:MM:SS.ffffff'
+            read_at = (
+                f"max(strftime('%Y-%m-%d %H:%M:%S', e.at, '-' || {seconds} || ' seconds'), "
+                "strftime('%Y-%m-%d %H:%M:%S', t.created_at, '+1 seconds')) || '.000000'"
+            )
+        source = (
             "FROM trajectory_events AS e "
             "JOIN trajectories AS t ON t.id = e.trajectory_id "
             "JOIN mda_demo_actors AS a ON a.user_id = e.actor_id AND a.region_code = t.region_code "
             f"WHERE e.id >= {mark} AND e.trajectory_id >= {mark}"
+        )
+        into = f"INSERT INTO access_log ({', '.join(ACCESS_COLUMNS)}) "
+        changes = (
+            f"{into}SELECT 2 * e.id + {mark}, e.at, e.actor_id, a.username, a.on_behalf_of, "
+            "CASE WHEN e.kind = 'registered' THEN 'create' ELSE 'change' END, 'trajectory', "
+            f"CAST(e.trajectory_id AS TEXT), e.trajectory_id, 'web', a.remote_addr, {details} "
+            f"{source}"
+        )
+        reads = (
+            f"{into}SELECT 2 * e.id + {mark} - 1, {read_at}, e.actor_id, a.username, "
+            "a.on_behalf_of, 'read', 'trajectory', CAST(e.trajectory_id AS TEXT), "
+            f"e.trajectory_id, 'web', a.remote_addr, {empty} {source} AND e.kind IN "
+            "('transition', 'measurement', 'deadline_met', 'deadline_acknowledged')"
         )
         cursor = raw.cursor()
         try:
@@ -188,16 +212,16 @@ class BulkWriter:
                 actors,
             )
             events = self.rows["trajectory_events"]
-            cursor.execute(
-                statement,
-                (shift, first.trajectory, block, step, first.event, first.trajectory),
-            )
+            parameters = (shift, first.event, first.trajectory)
+            cursor.execute(changes, parameters)
             written = cursor.rowcount
+            if written != events:
+                raise RuntimeError(f"{written} access-log rows derived from {events} events")
+            cursor.execute(reads, parameters)
+            written += cursor.rowcount
             cursor.execute("DROP TABLE mda_demo_actors")
         finally:
             cursor.close()
-        if written != events:
-            raise RuntimeError(f"{written} access-log rows derived from {events} events")
         self.rows["access_log"] += written
         return written
 
