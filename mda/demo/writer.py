@@ -117,6 +117,11 @@ class BulkWriter:
 
     def create_indexes(self) -> None:
         """Build the dropped indexes and constraints again (checking every row)."""
+        if self.dialect == "postgresql" and self.dropped:
+            # Room to sort an index's keys in memory (the default 64 MB spills the events'
+            # and the access log's to disk from some 100,000 households on), for this
+            # transaction only.
+            self.connection.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
         for index in self.dropped:
             self.connection.execute(CreateIndex(index))
         self.dropped = []
