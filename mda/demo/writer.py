@@ -207,6 +207,10 @@ class BulkWriter:
         )
         cursor = raw.cursor()
         try:
+            if postgresql:
+                # The trajectories hashed in memory for the join, not in batches on disk (the
+                # default 4 MB holds some 50,000), for this transaction only.
+                cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute(
                 "CREATE TEMPORARY TABLE mda_demo_actors (region_code VARCHAR(8), user_id INTEGER, "
                 "username VARCHAR(64), on_behalf_of VARCHAR(120), remote_addr VARCHAR(64), "
