@@ -38,6 +38,7 @@ from mda.models import (
 from mda.services.identifiers import find_identifiers
 from mda.services.trajectories import current_facts, replay_events
 from mda.vocabulary import DeadlineStatus, Role, TrajectoryState
+from mda.workflows import trajectory as workflow
 from tests.conftest import BACKENDS, fresh_postgres_database, migrate
 
 HOUSEHOLDS = 400
@@ -214,7 +215,7 @@ def test_access_log_matches_the_events(demo_db):
         logged = session.scalar(
             select(func.count())
             .select_from(AccessLogEntry)
-            .where(AccessLogEntry.object_type == "trajectory")
+            .where(AccessLogEntry.object_type == "trajectory", AccessLogEntry.action != "read")
         )
         assert events == logged
         created = session.scalar(
@@ -232,6 +233,66 @@ def test_access_log_matches_the_events(demo_db):
         users = {u.id: u for u in session.scalars(select(User))}
         for role, region, user_id in pairs:
             assert role is Role.COORDINATOR and region in users[user_id].region_codes
+
+        # One access-log row per event (the database derives them): same moment, same
+        # coordinator, the action and details the services log, ids in the events' order.
+        events_in_order = session.execute(
+            select(
+                TrajectoryEvent.trajectory_id,
+                TrajectoryEvent.seq,
+                TrajectoryEvent.at,
+                TrajectoryEvent.actor_id,
+                TrajectoryEvent.kind,
+                TrajectoryEvent.trigger,
+            ).order_by(TrajectoryEvent.id)
+        ).all()
+        everything = session.scalars(
+            select(AccessLogEntry)
+            .where(AccessLogEntry.object_type == "trajectory")
+            .order_by(AccessLogEntry.id)
+        ).all()
+        logged_in_order = [entry for entry in everything if entry.action.value != "read"]
+        addresses: dict[tuple[int, str], str | None] = {}
+        assert len(events_in_order) == len(logged_in_order)
+        for event, entry in zip(events_in_order, logged_in_order, strict=True):
+            trajectory_id, seq, at, actor_id, kind, trigger = event
+            assert entry.trajectory_id == trajectory_id
+            assert entry.object_id == str(trajectory_id)
+            assert entry.at == at
+            assert entry.user_id == actor_id
+            assert entry.username == users[actor_id].username
+            assert entry.channel == "web"
+            if kind == "registered":
+                assert (entry.action.value, entry.details) == ("create", {})
+            else:
+                assert entry.action.value == "change"
+                assert entry.details == {"change": trigger or kind, "version": seq}
+            # A coordinator works from one address in each region.
+            region = session.get(Trajectory, trajectory_id).region_code
+            assert addresses.setdefault((actor_id, region), entry.remote_addr) == entry.remote_addr
+            assert entry.remote_addr
+
+        # Reads: the coordinator opened the trajectory before a transition, a measurement or
+        # a deadline handled by hand (the next row is that step), after its registration.
+        reads = [n for n, entry in enumerate(everything) if entry.action.value == "read"]
+        assert len(reads) > HOUSEHOLDS
+        for n in reads:
+            read, step = everything[n], everything[n + 1]
+            assert step.action.value == "change"
+            assert step.details["change"] in set(workflow.TRIGGERS) | {
+                "measurement",
+                "deadline_met",
+                "deadline_acknowledged",
+            }
+            assert (read.trajectory_id, read.user_id, read.remote_addr, read.details) == (
+                step.trajectory_id,
+                step.user_id,
+                step.remote_addr,
+                {},
+            )
+            created = session.get(Trajectory, read.trajectory_id).created_at
+            assert created < read.at <= step.at
+            assert (step.at - read.at).total_seconds() <= 600
 
 
 def test_no_identifier_like_text(demo_db):

@@ -15,13 +15,13 @@ the worker, so the parent only streams it) or tuples for SQLite's ``executemany`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from mda.demo.population import (
-    ACCESS_COLUMNS,
     CHECKLIST_COLUMNS,
     DEADLINE_COLUMNS,
     EVENT_COLUMNS,
@@ -43,12 +43,16 @@ from mda.vocabulary import DeadlineKind
 BLOCK = 2000
 #: Ids reserved per household of a block, per table: far above the averages (about 23 events
 #: and access-log rows, 10 deadlines and 1.5 measurements a household), so a block of
-#: thousands never fills its room (checked all the same).
+#: thousands never fills its room (checked all the same). A block's access-log rows are derived
+#: from its events by the database (see :func:`access_ids`): the event at offset ``i`` of its
+#: block's room gets the access-log ids at offsets ``2i`` (a read before the step, for some)
+#: and ``2i + 1`` (the step) of the block's access room.
 ID_ROOM: Mapping[str, int] = {"event": 96, "access": 192, "deadline": 48, "measurement": 12}
 #: The largest id an ``INTEGER`` column holds.
 MAX_ID = 2**31 - 1
-#: The tables of a batch, in the writer's order (the attributes of :class:`Batch`).
-TABLES = ("trajectories", "events", "access", "checklist", "measurements", "deadlines")
+#: The tables of a batch, in the writer's order (the attributes of :class:`Batch`); the
+#: access log follows from the events (:meth:`mda.demo.writer.BulkWriter.derive_access`).
+TABLES = ("trajectories", "events", "checklist", "measurements", "deadlines")
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,18 @@ def block_ids(first: Ids, number: int, block: int = BLOCK) -> Ids:
     )
 
 
+def access_ids(first: Ids, block: int = BLOCK) -> int:
+    """How an event's access-log ids follow from its own: ``2 * event id + shift`` for the
+    step's own row, one less for the read before it (when there is one).
+
+    So block ``b``'s access-log rows have ids from ``block_ids(first, b).access`` on, two for
+    each id in its events' room, in the events' order (``block`` cancels out: the access room
+    is exactly twice the events').
+    """
+    assert ID_ROOM["access"] == 2 * ID_ROOM["event"]
+    return first.access - 2 * first.event + 1
+
+
 def check_room(first: Ids, households: int, block: int = BLOCK) -> None:
     """Refuse a run whose reserved id ranges would not fit an ``INTEGER`` column."""
     blocks = -(-households // block)
@@ -122,7 +138,6 @@ class Blocks:
         columns = {
             "trajectories": context.trajectory_columns,
             "events": EVENT_COLUMNS,
-            "access": ACCESS_COLUMNS,
             "checklist": CHECKLIST_COLUMNS,
             "measurements": MEASUREMENT_COLUMNS,
             "deadlines": DEADLINE_COLUMNS,
@@ -140,7 +155,7 @@ class Blocks:
         for region, day in zip(task.regions, task.days, strict=True):
             household(region, day, batch)
         size = len(task.regions)
-        for table in ("event", "access", "deadline", "measurement"):
+        for table in ("event", "deadline", "measurement"):
             used = getattr(ids, table) - getattr(start, table)
             if used > size * ID_ROOM[table]:  # pragma: no cover (far above any household's)
                 raise RuntimeError(f"block {task.number} used {used} {table} ids, beyond its room")
@@ -164,12 +179,8 @@ ESCAPED = frozenset(
 BOOLEAN = frozenset({"done"})
 
 
-def _escaped(value: str | None) -> str:
-    if value is None:
-        return "\\N"
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        return value.translate(_ESCAPES)
-    return value
+#: Whether a text needs escaping in ``COPY`` text (a C-level search, no Python call per value).
+_SPECIAL = re.compile("[\\\\\t\n\r]").search
 
 
 def copy_formatter(columns: Sequence[str]) -> Callable[[list[tuple[Any, ...]]], str]:
@@ -183,14 +194,15 @@ def copy_formatter(columns: Sequence[str]) -> Callable[[list[tuple[Any, ...]]], 
     for index, name in enumerate(columns):
         item = f"r[{index}]"
         if name in ESCAPED:
-            parts.append(f"{{esc({item})}}")
+            escaped = f"{item}.translate(E) if sp({item}) else {item}"
+            parts.append(f"{{N if {item} is None else {escaped}}}")
         elif name in BOOLEAN:
             parts.append(f"{{N if {item} is None else ('t' if {item} else 'f')}}")
         else:
             parts.append(f"{{N if {item} is None else {item}}}")
     line = "\\t".join(parts)
     source = f'def copy(rows):\n    return "".join([f"{line}\\n" for r in rows])\n'
-    scope: dict[str, Any] = {"esc": _escaped, "N": "\\N"}
+    scope: dict[str, Any] = {"sp": _SPECIAL, "E": _ESCAPES, "N": "\\N"}
     exec(compile(source, f"<copy {' '.join(columns)}>", "exec"), scope)  # noqa: S102 (our own columns)
     formatter: Callable[[list[tuple[Any, ...]]], str] = scope["copy"]
     return formatter

@@ -221,6 +221,7 @@ def generate(
                     progress(rows.households)
         finally:
             writer.finish()
+        writer.derive_access(ids, block, coordinators)
         writer.create_indexes()
         writer.reset_sequences()
         result.rows = dict(writer.rows)

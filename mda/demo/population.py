@@ -228,10 +228,14 @@ class Calendar:
         self._day_text: dict[int, str] = {}
         self._days = [d.isoformat() for d in days]
         self._shifted: dict[tuple[int, int, int], int] = {}
-        self._clock = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(DAY)]
+        self.clock = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(DAY)]
         # A moment as the database column takes it is the day's text and one of these.
         suffix = ".000000" if sqlite else "+00"  # SQLite: as SQLAlchemy writes naive UTC
-        self._stamp_clock = [f" {clock}{suffix}" for clock in self._clock]
+        self._stamp_clock = [f" {clock}{suffix}" for clock in self.clock]
+        # The last local moment stamped: a step's event, the deadlines it opens or closes and
+        # its checklist tick all carry the same moment.
+        self._last_local = -1
+        self._last_stamp = ""
 
     def is_working(self, day: int) -> bool:
         return self.working[day - self.base]
@@ -288,10 +292,19 @@ class Calendar:
             return self._days[index] + self._stamp_clock[second]
         return self.day_text(day) + self._stamp_clock[second]
 
+    def local_stamp(self, local: int) -> str:
+        """A local moment (see :meth:`utc`) as the database column takes it, in UTC."""
+        if local == self._last_local:
+            return self._last_stamp
+        text = self.stamp(local - self.offset[local // DAY - self.base])
+        self._last_local = local
+        self._last_stamp = text
+        return text
+
     def iso(self, utc: int) -> str:
         """A UTC moment as ``datetime.isoformat`` gives it (in JSON data)."""
         day, second = divmod(utc, DAY)
-        return f"{self.day_text(day)}T{self._clock[second]}+00:00"
+        return f"{self.day_text(day)}T{self.clock[second]}+00:00"
 
     def moment(self, utc: int) -> datetime:
         return datetime(1, 1, 1, tzinfo=UTC) + timedelta(seconds=utc - DAY)
@@ -320,6 +333,7 @@ class DueMoments:
         self.calendar = calendar
         self.rules = rules
         self._templates: dict[tuple[DeadlineKind, int], tuple[str, str, str, str, int]] = {}
+        self._parts: dict[tuple[DeadlineKind, int], tuple[Any, ...]] = {}
 
     def _template(self, rule: Rule, day: int) -> tuple[str, str, str, str, int]:
         key = (rule.kind, day)
@@ -339,11 +353,50 @@ class DueMoments:
         self._templates[key] = found
         return found
 
+    def _day_parts(self, rule: Rule, day: int) -> tuple[Any, ...]:
+        """What :meth:`due` makes of a day-counted ``rule`` from local ``day``, cut where the
+        moments' clock texts go: the start, term end and due day's UTC offsets and the texts
+        around the three clocks (each moment's UTC day is its local day at office hours)."""
+        cal = self.calendar
+        head, middle, tail_mid, tail, due_day = self._template(rule, day)
+        if rule.unit is DueUnit.WORKING_DAYS:
+            term_day = due_day
+        elif rule.unit is DueUnit.DAYS:
+            term_day = day + rule.amount
+        elif rule.unit is DueUnit.WEEKS:
+            term_day = day + 7 * rule.amount
+        else:
+            term_day = cal.add_months(day, rule.amount)
+        offset = cal.offset
+        return (
+            f'{head}"{cal.day_text(day)}T',
+            offset[day - cal.base],
+            f'+00:00"{middle}"{cal.day_text(term_day)}T',
+            offset[term_day - cal.base],
+            f'+00:00"{tail_mid}"{cal.day_text(due_day)}T',
+            offset[due_day - cal.base],
+            f'+00:00"{tail}',
+            due_day * DAY,
+        )
+
     def due(self, rule: Rule, start: int) -> tuple[int, str]:
         """(due moment in UTC seconds, computation JSON) of a deadline counted from ``start``
         (local seconds)."""
         cal = self.calendar
         day, second = divmod(start, DAY)
+        if second >= 7200 and rule.unit is not DueUnit.HOURS:
+            # Counted in days from a moment whose UTC clock is on the same day (any moment
+            # after 02:00): the day's parts with the three clocks filled in.
+            key = (rule.kind, day)
+            parts = self._parts.get(key)
+            if parts is None:
+                parts = self._parts[key] = self._day_parts(rule, day)
+            head, s_off, middle, t_off, tail_mid, d_off, tail, due_base = parts
+            clock = cal.clock
+            return due_base + second - d_off, (
+                f"{head}{clock[second - s_off]}{middle}{clock[second - t_off]}"
+                f"{tail_mid}{clock[second - d_off]}{tail}"
+            )
         head, middle, tail_mid, tail, due_day = self._template(rule, day)
         start_utc = cal.utc(start)
         if rule.unit is DueUnit.HOURS:
@@ -404,7 +457,6 @@ class Batch:
 
     trajectories: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
-    access: list[tuple[Any, ...]] = field(default_factory=list)
     checklist: list[tuple[Any, ...]] = field(default_factory=list)
     measurements: list[tuple[Any, ...]] = field(default_factory=list)
     deadlines: list[tuple[Any, ...]] = field(default_factory=list)
@@ -415,7 +467,6 @@ class Batch:
             for rows in (
                 self.trajectories,
                 self.events,
-                self.access,
                 self.checklist,
                 self.measurements,
                 self.deadlines,
@@ -605,11 +656,10 @@ class Simulator:
         self.region = region
         coordinator = rng.choice(self.coordinators[region])
         self.actor = coordinator
-        self.tid_text = str(self.tid)
         self.seq = 0
         self.state = S.REFERRED
         self.checklist: dict[str, bool | None] = {}
-        self.checklist_at: dict[str, int] = {}
+        self.checklist_at: dict[str, str] = {}  # key -> its moment, stamped
         self.measured: dict[int, int] = {}  # number -> measurement 1 clock (for 1 only) or 0
         self.m1_clock = 0
         self.pending: list[tuple[int, int, int]] = []  # (recorded, number, measured_on day)
@@ -651,18 +701,18 @@ class Simulator:
         self._finish(sources, types, referred_on)
 
     def _register(self, at: int, source: str, types: list[str], referred_on: int) -> None:
-        registered: dict[str, Any] = {
-            "region": self.region,
-            "referral_source": source,
-            "violence_types": types,
-            "children": self.children,
-            "coordinator_id": self.actor.id,
-        }
-        if self.options.referred_on_column:
-            registered["referred_on"] = self.cal.day_text(referred_on)
-        registered["demo"] = True  # the marker, beside the pseudonym's DEMO- prefix
-        data = json.dumps(registered)
-        self._event(at, "registered", None, None, S.REFERRED.value, None, data, "create")
+        # As json.dumps writes it (codes, numbers and dates: nothing to escape).
+        referred = (
+            f'"referred_on": "{self.cal.day_text(referred_on)}", '
+            if self.options.referred_on_column
+            else ""
+        )
+        data = (
+            f'{{"region": "{self.region}", "referral_source": "{source}", '
+            f'"violence_types": {self._json_list(types)}, "children": "{self.children}", '
+            f'"coordinator_id": {self.actor.id}, {referred}"demo": true}}'
+        )  # "demo": the marker, beside the pseudonym's DEMO- prefix
+        self._event(at, "registered", None, None, S.REFERRED.value, None, data)
         # Deadlines counted from the referral count from its date (at the registering hour).
         start = at
         if self.options.referred_on_column:
@@ -679,30 +729,18 @@ class Simulator:
         to_state: str | None,
         reason: str | None,
         data: str,
-        action: str = "change",
     ) -> None:
-        self.seq += 1
+        seq = self.seq = self.seq + 1
         self.last = at
-        utc = self.cal.utc(at)
-        stamp = self.cal.stamp(utc)
-        self.updated = stamp
+        stamp = self.updated = self.cal.local_stamp(at)
         ids = self.ids
         actor = self.actor
+        tid = self.tid
         self.batch.events.append(
-            (ids.event, self.tid, self.seq, stamp, actor.id, kind, trigger, from_state, to_state,
+            (ids.event, tid, seq, stamp, actor.id, kind, trigger, from_state, to_state,
              reason, data, None)
         )  # fmt: skip
         ids.event += 1
-        details = (
-            "{}"
-            if action == "create"
-            else f'{{"change": "{trigger or kind}", "version": {self.seq}}}'
-        )
-        self.batch.access.append(
-            (ids.access, stamp, actor.id, actor.username, actor.on_behalf_of, action,
-             "trajectory", self.tid_text, self.tid, "web", actor.remote_addr, details)
-        )  # fmt: skip
-        ids.access += 1
 
     # --- deadlines ----------------------------------------------------------------------
 
@@ -714,15 +752,17 @@ class Simulator:
         cal = self.cal
         due, computation = self.due_moments.due(rule, at if start is None else start)
         opened = cal.utc(at)
+        due_stamp = cal.stamp(due)
+        action = self.due_moments.next_action(rule, due, opened)
         row = [
             self.ids.deadline,
             self.tid,
             self.region,
             kind.value,
             "open",
-            cal.stamp(opened),
-            cal.stamp(due),
-            cal.stamp(self.due_moments.next_action(rule, due, opened)),
+            cal.local_stamp(at),
+            due_stamp,
+            due_stamp if action == due else cal.stamp(action),
             0,
             0,
             None,
@@ -764,7 +804,7 @@ class Simulator:
             del self.open_due[kind]
             self.timers.pop(kind, None)
             if stamp is None:
-                stamp = self.cal.stamp(self.cal.utc(at))
+                stamp = self.cal.local_stamp(at)
             row[_D_STATUS] = status
             row[_D_NEXT] = None
             row[_D_CLOSED] = stamp
@@ -820,7 +860,7 @@ class Simulator:
         if not allowed:
             raise AssertionError(f"demo walk ticks {key} in {self.state}")
         self.checklist[key] = done
-        self.checklist_at[key] = at
+        self.checklist_at[key] = self.cal.local_stamp(at)
         met: list[str] = []
         deadline_kind = workflow.MET_BY_CHECKLIST.get(key)
         if deadline_kind is not None and done:
@@ -829,6 +869,23 @@ class Simulator:
         else:
             data = self._checklist_json(key, done, {})
         self._event(at, "checklist", None, None, None, None, data)
+
+    def _json_list(self, values: list[str]) -> str:
+        """``json.dumps(values)`` of a list of codes, made once."""
+        key = ("list", *values)
+        text = self._json.get(key)
+        if text is None:
+            text = self._json[key] = json.dumps(values)
+        return text
+
+    def _deadlines_json(self, names: tuple[str, ...], *kinds: list[str]) -> str:
+        """``json.dumps`` of the deadlines changed by a step (``names`` to lists of kinds),
+        made once for each combination."""
+        key = (names, *(tuple(k) for k in kinds))
+        text = self._json.get(key)
+        if text is None:
+            text = self._json[key] = json.dumps(dict(zip(names, kinds, strict=True)))
+        return text
 
     def _checklist_json(self, key: str, done: bool, deadlines: dict[str, Any]) -> str:
         memo = (key, done, tuple(deadlines.get("met", ())), bool(deadlines))
@@ -903,7 +960,7 @@ class Simulator:
                 self.referred_back_to = referred_back_to
         for item in reset:
             self.checklist[item] = None
-            self.checklist_at[item] = at
+            self.checklist_at[item] = self.cal.local_stamp(at)
         if trigger == "accept":
             self.accepted = True
         elif trigger == "relapse":
@@ -962,7 +1019,7 @@ class Simulator:
         else:
             level, score = ViolenceLevel.SEVERE.value, rng.randint(1, 5)
         safety_score = None if rng.random() < 0.1 else score
-        stamp = self.cal.stamp(self.cal.utc(at))
+        stamp = self.cal.local_stamp(at)
         self.batch.measurements.append(
             (self.ids.measurement, self.tid, number, self.cal.day_text(measured_on), level,
              safety_score, stamp, self.actor.id)
@@ -982,14 +1039,12 @@ class Simulator:
         met, cancelled, opened = self._apply(
             workflow.DeadlineChanges(open=opened_kinds, meet=met_kinds), at
         )
-        data = json.dumps(
-            {
-                "number": number,
-                "measured_on": self.cal.day_text(measured_on),
-                "violence_level": level,
-                "safety_score": safety_score,
-                "deadlines": {"met": met, "cancelled": cancelled, "opened": opened},
-            }
+        deadlines = self._deadlines_json(("met", "cancelled", "opened"), met, cancelled, opened)
+        score_text = "null" if safety_score is None else safety_score
+        data = (
+            f'{{"number": {number}, "measured_on": "{self.cal.day_text(measured_on)}", '
+            f'"violence_level": "{level}", "safety_score": {score_text}, '
+            f'"deadlines": {deadlines}}}'
         )
         self._event(at, "measurement", None, None, None, None, data)
 
@@ -1011,13 +1066,8 @@ class Simulator:
         rule = self.rules.get(kind)
         if rule is not None and rule.recurring and self._open(kind, at):
             opened = [kind.value]
-        data = json.dumps(
-            {
-                "deadline_id": deadline_id,
-                "kind": kind.value,
-                "deadlines": {how: closed, "opened": opened},
-            }
-        )
+        deadlines = self._deadlines_json((how, "opened"), closed, opened)
+        data = f'{{"deadline_id": {deadline_id}, "kind": "{kind.value}", "deadlines": {deadlines}}}'
         self._event(at, f"deadline_{how}", None, None, None, note, data)
 
     # --- the walk -----------------------------------------------------------------------
@@ -1190,7 +1240,7 @@ class Simulator:
         digest = hmac.new(
             self.keys.current, Salt(self.region).prefix() + normalise(code).encode(), hashlib.sha256
         ).hexdigest()
-        closed = cal.stamp(cal.utc(self.closed_at)) if self.state is S.CLOSED else None
+        closed = cal.local_stamp(self.closed_at) if self.state is S.CLOSED else None
         row: tuple[Any, ...] = (
             self.tid,
             digest,
@@ -1201,14 +1251,14 @@ class Simulator:
             self.seq,
             actor.id,
             source,
-            json.dumps(types),
+            self._json_list(types),
             self.children,
             None if self.closure_reason is None else self.closure_reason.value,
             self.referred_back_to,
             None,
             None,
-            cal.stamp(cal.utc(self.created)),
-            cal.stamp(cal.utc(self.state_entered)),
+            cal.local_stamp(self.created),
+            cal.local_stamp(self.state_entered),
             closed,
             self.reentries,
             self.relapses,
@@ -1225,9 +1275,7 @@ class Simulator:
                 row += (None, None)
         batch.trajectories.append(row)
         for key, done in self.checklist.items():
-            batch.checklist.append(
-                (self.tid, key, done, None, cal.stamp(cal.utc(self.checklist_at[key])), actor.id)
-            )
+            batch.checklist.append((self.tid, key, done, None, self.checklist_at[key], actor.id))
         batch.deadlines.extend(tuple(d) for d in self.deadlines)
 
 
