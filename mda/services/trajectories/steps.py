@@ -50,7 +50,7 @@ from sqlalchemy import (
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_dict
+from sqlalchemy.orm.attributes import instance_dict, instance_state
 
 from mda.models import (
     AccessLogEntry,
@@ -851,7 +851,20 @@ def _expire(session: Session, tid: int) -> None:
         values = instance_dict(obj)  # what is loaded; reading it loads nothing
         if isinstance(obj, Trajectory) and values.get("id") == tid:
             # Everything but the key: reading ``trajectory.id`` after a step costs no query.
-            session.expire(obj, _TRAJECTORY_ATTRIBUTES)
+            # Only what is loaded, or a column not yet marked expired, needs expiring (the
+            # rest is read afresh anyway): after the first step, usually nothing.
+            state = instance_state(obj)
+            expired, pending = state.expired_attributes, state.committed_state
+            names = [
+                key
+                for key in _TRAJECTORY_ATTRIBUTES
+                if key in values
+                or key in pending
+                or key in state.callables
+                or (key in _TRAJECTORY_COLUMNS and key not in expired)
+            ]
+            if names:
+                session.expire(obj, names)
         elif (
             isinstance(obj, ChecklistItem | SafetyMeasurement | Deadline | TrajectoryEvent)
             and values.get("trajectory_id") == tid
@@ -860,6 +873,10 @@ def _expire(session: Session, tid: int) -> None:
 
 
 _TRAJECTORY_ATTRIBUTES = [prop.key for prop in inspect(Trajectory).attrs if prop.key != "id"]
+#: The attributes that expiring marks as expired even when not loaded (the columns).
+_TRAJECTORY_COLUMNS = frozenset(
+    key for key in _TRAJECTORY_ATTRIBUTES if getattr(Trajectory, key).impl.accepts_scalar_loader
+)
 
 
 __all__ = [
