@@ -411,7 +411,14 @@ def trajectory_after(session: Session, trajectory_id: int) -> Trajectory:
     stub.id = trajectory_id
     make_transient_to_detached(stub)
     session.add(stub)
+    # The session holds on to the last one (its identity map only weakly): a caller that
+    # lets go of it, step after step on one trajectory, costs no new stand-in each time (and
+    # no transaction begun by adding it, which the next unit of work would have to end).
+    session.info[_LAST_STEPPED] = stub
     return stub
+
+
+_LAST_STEPPED = "mda.last_stepped_trajectory"
 
 
 # --- loading -------------------------------------------------------------------------------
