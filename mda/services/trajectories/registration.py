@@ -14,11 +14,19 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mda.models import AccessLogEntry, Deadline, Region, Trajectory, TrajectoryEvent
+from mda.models import (
+    AccessLogEntry,
+    Deadline,
+    Region,
+    Trajectory,
+    TrajectoryEvent,
+    User,
+    user_regions,
+)
 from mda.models.base import utcnow
 from mda.services import deadlines as deadline_rows
 from mda.services.audit import access_entry, access_values, log_access
@@ -226,38 +234,44 @@ def _opened_on_registration(
 
 def _check_coordinator(session: Session, coordinator_id: int, region_code: str) -> None:
     """:func:`~mda.services.trajectories._common.coordinator_of`'s check in one statement."""
-    from mda.models import User, user_regions
-
-    in_region = (
-        select(user_regions.c.user_id)
-        .where(user_regions.c.user_id == User.id, user_regions.c.region_code == region_code)
-        .exists()
-    )
     row = session.execute(
-        select(User.active, User.role, in_region).where(User.id == coordinator_id)
+        _COORDINATOR, {"coordinator_id": coordinator_id, "region_code": region_code}
     ).first()
     if row is None or not row[0] or row[1] is not Role.COORDINATOR or not row[2]:
         coordinator_of(session, coordinator_id, region_code)  # raises, with its message
         raise AssertionError("unreachable")
 
 
+# Built once (each is executed with its parameters; nothing is rebuilt per registration).
+_COORDINATOR = select(
+    User.active,
+    User.role,
+    select(user_regions.c.user_id)
+    .where(
+        user_regions.c.user_id == User.id,
+        user_regions.c.region_code == bindparam("region_code"),
+    )
+    .exists(),
+).where(User.id == bindparam("coordinator_id"))
+_REGION_CODES = select(Region.code).order_by(Region.code)
+_MATCHES = select(
+    Trajectory.id,
+    Trajectory.region_code,
+    Trajectory.pseudonym_hash,
+    Trajectory.state,
+    Trajectory.created_at,
+).where(Trajectory.pseudonym_hash.in_(bindparam("hashes", expanding=True)))
+
+
 def _region_codes(session: Session) -> list[str]:
     """Every region (a trajectory keeps the salt of its first region when transferred)."""
-    return list(session.scalars(select(Region.code).order_by(Region.code)))
+    return list(session.scalars(_REGION_CODES))
 
 
 def _matches(session: Session, found: Candidates) -> list[_Match]:
     """The rows stored under any candidate, in every region: one statement, the same for a
     reference known nowhere, elsewhere or here. Who may see which is decided by the caller."""
-    rows = session.execute(
-        select(
-            Trajectory.id,
-            Trajectory.region_code,
-            Trajectory.pseudonym_hash,
-            Trajectory.state,
-            Trajectory.created_at,
-        ).where(Trajectory.pseudonym_hash.in_(found.hashes()))
-    )
+    rows = session.execute(_MATCHES, {"hashes": list(found.hashes())})
     matches = []
     for row_id, region_code, pseudonym_hash, state, created_at in rows:
         candidate = found.get(pseudonym_hash)
