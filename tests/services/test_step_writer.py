@@ -191,6 +191,32 @@ def test_round_trips_per_step(committing_engine):
         assert len(counted.seen) <= most(7), counted.seen
 
 
+def test_round_trips_of_a_registration(committing_engine):
+    """A registration: the region codes, the candidates' rows, the coordinator, the rule, the
+    row in a savepoint, its event, access-log and deadline rows; nothing more."""
+    sqlite = committing_engine.dialect.name == "sqlite"
+    with new_session(committing_engine) as session:
+        coordinator = factories.user(session)
+        act = factories.actor(coordinator)
+        factories.trajectory(session, coordinator)  # warm caches
+        session.commit()
+        session.expunge_all()
+        with Statements(committing_engine) as counted:
+            svc.register_referral(
+                session,
+                act,
+                region="UTR",
+                reference="ROUND-TRIPS-0001",
+                referral_source="police",
+                violence_types=["partner_violence"],
+                children="1",
+                coordinator_id=coordinator.id,
+            )
+        # (BEGIN IMMEDIATE,) 4 SELECTs, SAVEPOINT, INSERT trajectory, RELEASE, 3 INSERTs
+        assert counted.seen.count("SELECT") == 4, counted.seen
+        assert len(counted.seen) <= (11 if sqlite else 10), counted.seen
+
+
 # --- the deadline rules' cache --------------------------------------------------------------
 
 

@@ -12,14 +12,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mda.models import Region, Trajectory, TrajectoryEvent
+from mda.models import (
+    AccessLogEntry,
+    Deadline,
+    Region,
+    Trajectory,
+    TrajectoryEvent,
+    User,
+    user_regions,
+)
+from mda.models.base import utcnow
 from mda.services import deadlines as deadline_rows
-from mda.services.audit import access_entry, log_access
+from mda.services.audit import access_entry, access_values, log_access
 from mda.services.authz import require_region, require_role, require_trajectory_access
 from mda.services.clock import NL, today_nl
 from mda.services.context import Actor
@@ -28,6 +38,7 @@ from mda.services.messages import msg
 from mda.services.pseudonyms import Candidates, PseudonymKeys, Salt, candidates, rekey_if_stale
 from mda.services.settings import settings_of
 from mda.services.trajectories._common import check_day, coordinator_of
+from mda.services.trajectories.steps import DeadlineState
 from mda.services.uow import unit_of_work
 from mda.vocabulary import (
     AccessAction,
@@ -71,7 +82,9 @@ def register_referral(
     with unit_of_work(session):
         require_role(actor, Role.COORDINATOR)
         region = (region or "").strip().upper()
-        if session.get(Region, region) is None:
+        # Every region's code (the pseudonym's candidates need them all): known, or not a region.
+        codes = _region_codes(session)
+        if region not in codes:
             raise ValidationError(
                 msg("Unknown region %(region)r.", region=region), {"region": "unknown"}
             )
@@ -94,13 +107,13 @@ def register_referral(
             msg("more than %(days)d days back", days=REFERRAL_MAX_DAYS_BACK),
             today,
         )
-        found = candidates(reference, keys, _region_codes(session))
+        found = candidates(reference, keys, codes)
         matches = _matches(session, found)
         existing = _visible_match(session, actor, matches)
         if existing is not None:
             return _found_existing(session, actor, existing, found, matches), False
         if coordinator_id is not None:
-            coordinator_of(session, coordinator_id, region)
+            _check_coordinator(session, coordinator_id, region)
         pseudonym = found.pseudonym(found.free_salt(region, _taken(matches)))
         trajectory = Trajectory(
             pseudonym_hash=pseudonym.hash,
@@ -118,6 +131,12 @@ def register_referral(
             state_entered_at=now,
             updated_at=now,
         )
+        # The deadlines opened on registration, worked out before the row is written so that
+        # it is written once, with its earliest deadline (a new trajectory has none open yet).
+        counted_from = referral_moment(referred_on, now)
+        opened = _opened_on_registration(session, region, now, counted_from)
+        rows = [DeadlineState(0, d["kind"], d["due_at"], 1) for d in opened]
+        deadline_rows.track_next_due(trajectory, rows, complete=False)
         try:
             with session.begin_nested():
                 session.add(trajectory)
@@ -129,15 +148,21 @@ def register_referral(
             if existing is None:
                 raise
             return _found_existing(session, actor, existing, found, matches), False
-        session.add(
-            TrajectoryEvent(
-                trajectory_id=trajectory.id,
-                seq=1,
-                at=now,
-                actor_id=actor.user_id,
-                kind="registered",
-                to_state=TrajectoryState.REFERRED.value,
-                data={
+        # The rows that come with it, as plain Core INSERTs (no ORM objects built and read back).
+        conn = session.connection()
+        conn.execute(
+            _INSERT_EVENT,
+            {
+                "trajectory_id": trajectory.id,
+                "seq": 1,
+                "at": now,
+                "actor_id": actor.user_id,
+                "kind": "registered",
+                "trigger": None,
+                "from_state": None,
+                "to_state": TrajectoryState.REFERRED.value,
+                "reason": None,
+                "data": {
                     "region": region,
                     "referral_source": source.value,
                     "violence_types": types,
@@ -145,13 +170,19 @@ def register_referral(
                     "coordinator_id": coordinator_id,
                     "referred_on": referred_on.isoformat(),
                 },
-            )
+            },
         )
-        log_access(session, actor, AccessAction.CREATE, "trajectory", trajectory.id, trajectory.id)
-        counted_from = referral_moment(referred_on, now)
-        for kind in workflow.OPENED_ON_REGISTRATION:
-            deadline_rows.open_deadline(session, trajectory, kind, now, counted_from=counted_from)
-        session.flush()
+        conn.execute(
+            _INSERT_ACCESS,
+            {
+                "at": utcnow(),
+                **access_values(
+                    actor, AccessAction.CREATE, "trajectory", trajectory.id, trajectory.id
+                ),
+            },
+        )
+        if opened:
+            conn.execute(_INSERT_DEADLINE, [{**d, "trajectory_id": trajectory.id} for d in opened])
         return trajectory, True
 
 
@@ -178,23 +209,69 @@ class _Match:
     created_at: datetime
 
 
+_INSERT_EVENT = insert(cast(Table, TrajectoryEvent.__table__))
+_INSERT_ACCESS = insert(cast(Table, AccessLogEntry.__table__))
+_INSERT_DEADLINE = insert(cast(Table, Deadline.__table__))
+
+
+def _opened_on_registration(
+    session: Session, region: str, now: datetime, counted_from: datetime
+) -> list[dict[str, Any]]:
+    """The deadlines a new trajectory of ``region`` opens (as their rules say; a disabled or
+    missing rule opens none)."""
+    opened = []
+    for kind in workflow.OPENED_ON_REGISTRATION:
+        rule = deadline_rows.rule_for(session, kind)
+        if rule is None or not rule.enabled:
+            continue
+        deadline_rows.workdays.refresh(session)
+        values = deadline_rows.deadline_values(
+            rule, 0, region, kind, now, suspended=False, counted_from=counted_from
+        )
+        opened.append(values)
+    return opened
+
+
+def _check_coordinator(session: Session, coordinator_id: int, region_code: str) -> None:
+    """:func:`~mda.services.trajectories._common.coordinator_of`'s check in one statement."""
+    row = session.execute(
+        _COORDINATOR, {"coordinator_id": coordinator_id, "region_code": region_code}
+    ).first()
+    if row is None or not row[0] or row[1] is not Role.COORDINATOR or not row[2]:
+        coordinator_of(session, coordinator_id, region_code)  # raises, with its message
+        raise AssertionError("unreachable")
+
+
+# Built once (each is executed with its parameters; nothing is rebuilt per registration).
+_COORDINATOR = select(
+    User.active,
+    User.role,
+    select(user_regions.c.user_id)
+    .where(
+        user_regions.c.user_id == User.id,
+        user_regions.c.region_code == bindparam("region_code"),
+    )
+    .exists(),
+).where(User.id == bindparam("coordinator_id"))
+_REGION_CODES = select(Region.code).order_by(Region.code)
+_MATCHES = select(
+    Trajectory.id,
+    Trajectory.region_code,
+    Trajectory.pseudonym_hash,
+    Trajectory.state,
+    Trajectory.created_at,
+).where(Trajectory.pseudonym_hash.in_(bindparam("hashes", expanding=True)))
+
+
 def _region_codes(session: Session) -> list[str]:
     """Every region (a trajectory keeps the salt of its first region when transferred)."""
-    return list(session.scalars(select(Region.code).order_by(Region.code)))
+    return list(session.scalars(_REGION_CODES))
 
 
 def _matches(session: Session, found: Candidates) -> list[_Match]:
     """The rows stored under any candidate, in every region: one statement, the same for a
     reference known nowhere, elsewhere or here. Who may see which is decided by the caller."""
-    rows = session.execute(
-        select(
-            Trajectory.id,
-            Trajectory.region_code,
-            Trajectory.pseudonym_hash,
-            Trajectory.state,
-            Trajectory.created_at,
-        ).where(Trajectory.pseudonym_hash.in_(found.hashes()))
-    )
+    rows = session.execute(_MATCHES, {"hashes": list(found.hashes())})
     matches = []
     for row_id, region_code, pseudonym_hash, state, created_at in rows:
         candidate = found.get(pseudonym_hash)

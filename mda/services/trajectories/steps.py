@@ -50,7 +50,7 @@ from sqlalchemy import (
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_dict
+from sqlalchemy.orm.attributes import instance_dict, instance_state
 
 from mda.models import (
     AccessLogEntry,
@@ -411,7 +411,14 @@ def trajectory_after(session: Session, trajectory_id: int) -> Trajectory:
     stub.id = trajectory_id
     make_transient_to_detached(stub)
     session.add(stub)
+    # The session holds on to the last one (its identity map only weakly): a caller that
+    # lets go of it, step after step on one trajectory, costs no new stand-in each time (and
+    # no transaction begun by adding it, which the next unit of work would have to end).
+    session.info[_LAST_STEPPED] = stub
     return stub
+
+
+_LAST_STEPPED = "mda.last_stepped_trajectory"
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -851,7 +858,20 @@ def _expire(session: Session, tid: int) -> None:
         values = instance_dict(obj)  # what is loaded; reading it loads nothing
         if isinstance(obj, Trajectory) and values.get("id") == tid:
             # Everything but the key: reading ``trajectory.id`` after a step costs no query.
-            session.expire(obj, _TRAJECTORY_ATTRIBUTES)
+            # Only what is loaded, or a column not yet marked expired, needs expiring (the
+            # rest is read afresh anyway): after the first step, usually nothing.
+            state = instance_state(obj)
+            expired, pending = state.expired_attributes, state.committed_state
+            names = [
+                key
+                for key in _TRAJECTORY_ATTRIBUTES
+                if key in values
+                or key in pending
+                or key in state.callables
+                or (key in _TRAJECTORY_COLUMNS and key not in expired)
+            ]
+            if names:
+                session.expire(obj, names)
         elif (
             isinstance(obj, ChecklistItem | SafetyMeasurement | Deadline | TrajectoryEvent)
             and values.get("trajectory_id") == tid
@@ -860,6 +880,10 @@ def _expire(session: Session, tid: int) -> None:
 
 
 _TRAJECTORY_ATTRIBUTES = [prop.key for prop in inspect(Trajectory).attrs if prop.key != "id"]
+#: The attributes that expiring marks as expired even when not loaded (the columns).
+_TRAJECTORY_COLUMNS = frozenset(
+    key for key in _TRAJECTORY_ATTRIBUTES if getattr(Trajectory, key).impl.accepts_scalar_loader
+)
 
 
 __all__ = [
