@@ -70,7 +70,9 @@ class StatsSuppression(Base):
     # (a percentage or lead time over too small a group), derived (from suppressed counts).
     reason: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(Text)
-    # The audit's range of the true count from everything published; None: unbounded.
+    # A range of the true count that the audit showed an attacker cannot narrow from
+    # everything published (two whole-number solutions that far apart; the attacker's
+    # range may be wider); None: unbounded.
     range_low: Mapped[int | None] = mapped_column(Integer)
     range_high: Mapped[int | None] = mapped_column(Integer)
 

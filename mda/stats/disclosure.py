@@ -492,19 +492,31 @@ def protect(
         if key[0] != current.label and not state.suppressed[i]:
             state.fixed[i] = state.fixed[i] or not state.free[i]
 
+    def narrow(span: tuple[int, int | None]) -> bool:
+        return span[1] is not None and span[1] - span[0] < level
+
+    passed: dict[CellKey, tuple[int, int | None]] = {}
+
     def audited() -> tuple[dict[str, dict[Coords, int | None]], dict, list[CellKey]]:
         published = _publish(current, reasons, settings)
         now = Node(current.label, current.shapes, current.truth, [*current.published, published])
-        ranges = audit([now, *context], links, settings, new=current.label)
-        failing = [
-            key for key, (low, high) in ranges.items() if high is not None and high - low < level
-        ]
+        ranges, _ = _audit([now, *context], links, settings, new=current.label, passed=passed)
+        failing = [key for key, span in ranges.items() if narrow(span)]
+        passed.update((key, span) for key, span in ranges.items() if not narrow(span))
         return published, ranges, failing
 
-    # Complements only for the cells the audit finds too narrow. Suppressing more never
-    # narrows a range (the attacker only loses the published intervals), so a cell that
-    # passes now passes under every pattern this protection can end with.
-    published, ranges, failing = audited()
+    # Complements only for the cells that need them. Suppressing more never narrows a range
+    # (the attacker only loses the published intervals), so a cell that passes now passes
+    # under every pattern this protection can end with. A quick audit (no integer program)
+    # finds those; the cells it leaves unsettled are protected as the failing ones are.
+    published = _publish(current, reasons, settings)
+    first = Node(current.label, current.shapes, current.truth, [*current.published, published])
+    ranges, unsettled = _audit([first, *context], links, settings, new=current.label, quick=True)
+    failing = [key for key, span in ranges.items() if key in unsettled or narrow(span)]
+    settled_now = {key: span for key, span in ranges.items() if key not in unsettled}
+    passed.update((key, span) for key, span in settled_now.items() if not narrow(span))
+    if not failing:
+        return Protection(reasons, published, ranges, state.solves)
     targets: dict[int, int] = {}
     for _round in range(rounds):
         if not failing:
@@ -726,6 +738,26 @@ def audit(
     a cell that fails gets bounds its true range lies within, narrower than the protection
     level. Pass or fail is the same in both modes; a test checks that on random tables.
     """
+    return _audit(nodes, links, settings, new=new, exact=exact)[0]
+
+
+def _audit(
+    nodes: Sequence[Node],
+    links: Iterable[Link],
+    settings: DisclosureSettings,
+    *,
+    new: str | None = None,
+    exact: bool = False,
+    quick: bool = False,
+    passed: Mapping[CellKey, tuple[int, int | None]] | None = None,
+) -> tuple[dict[CellKey, tuple[int, int | None]], set[CellKey]]:
+    """:func:`audit`, and the cells it left unsettled: with ``quick``, no integer program
+    runs, and the cells neither the linear bounds nor the solutions found settle are left
+    so (their ranges then mean nothing).
+
+    ``passed``: cells that passed an audit of the same system with fewer cells suppressed,
+    with their ranges. They pass here too (the solutions that showed it still satisfy
+    everything published, which is less), so they are not audited again."""
     system = System(nodes, links)
     low, high = _bounds(system, nodes, settings)
     targets: list[int] = []
@@ -742,17 +774,30 @@ def audit(
         targets = [g for g in targets if system.where[g] in touched]
     eq, le = system.full_matrices()
     rays = unbounded_cells(eq, le, np.isinf(high))
-    audited = sorted(set(targets))
+    passed = passed or {}
+    audited = sorted({g for g in targets if system.keys[g] not in passed})
+    unsettled: set[int] = set()
     if exact:
         found, _lp, _mip = _extremes(system, low, high, audited, rays)
     else:
-        found = _settle(
-            system, low, high, audited, rays, settings.protection_level, system.truth_vector()
-        ).ranges
+        settled = _settle(
+            system,
+            low,
+            high,
+            audited,
+            rays,
+            settings.protection_level,
+            system.truth_vector(),
+            quick=quick,
+        )
+        found, unsettled = settled.ranges, settled.unsettled
     ranges: dict[CellKey, tuple[int, int | None]] = {}
     for g, (low_g, high_g) in found.items():
         ranges[system.keys[g]] = (int(low_g), None if high_g is None else int(high_g))
-    return ranges
+    for g in targets:
+        if system.keys[g] in passed:
+            ranges[system.keys[g]] = passed[system.keys[g]]
+    return ranges, {system.keys[g] for g in unsettled}
 
 
 def _bounds(
@@ -1042,6 +1087,7 @@ class _Settled:
     """What :func:`_settle` found: each cell's range, and the programs it took."""
 
     ranges: dict[int, tuple[float, float | None]]
+    unsettled: set[int] = field(default_factory=set)
     lp_solves: int = 0
     feasibility_solves: int = 0
     mip_solves: int = 0
@@ -1084,6 +1130,8 @@ def _settle(
     unbounded: np.ndarray,
     level: int,
     truth: np.ndarray,
+    *,
+    quick: bool = False,
 ) -> _Settled:
     """Decide, for each cell, whether its range over the whole-number solutions spans at
     least ``level``; exact, without computing every extreme.
@@ -1145,7 +1193,12 @@ def _settle(
                 raise RuntimeError("the published figures are inconsistent: no solution")
             bounds[g] = (math.ceil(least - 1e-7), math.floor(most + 1e-7))
         for g, (floor_low, ceiling_high) in bounds.items():
-            out.ranges[g] = _decide(model, pool, r.position[g], floor_low, ceiling_high, level)
+            j = r.position[g]
+            if quick and ceiling_high - floor_low >= level and pool.most[j] - pool.least[j] < level:
+                out.unsettled.add(g)
+                out.ranges[g] = (floor_low, ceiling_high)
+                continue
+            out.ranges[g] = _decide(model, pool, j, floor_low, ceiling_high, level)
         out.lp_solves += model.lp_solves
         out.feasibility_solves += model.feasibility_solves
         out.mip_solves += model.mip_solves
