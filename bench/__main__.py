@@ -209,13 +209,17 @@ def write_docs(results: Results, command: str, skipped: list[str]) -> None:
     parts.append(END)
     section = "\n".join(parts)
     current = DOCS.read_text()
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _m: section, current)
-    else:
-        updated = current.rstrip("\n") + "\n\n## Results of `python -m bench`\n\n" + section + "\n"
-    DOCS.write_text(updated)
+    DOCS.write_text(with_results(current, section))
     print(f"\nwrote the results into {DOCS}")
+
+
+def with_results(current: str, section: str) -> str:
+    """``current`` with the results section replaced (or added at the end). The markers
+    count only on lines of their own: the text that explains them quotes them too."""
+    pattern = re.compile(f"^{re.escape(START)}$.*?^{re.escape(END)}$", re.S | re.M)
+    if pattern.search(current):
+        return pattern.sub(lambda _m: section, current, count=1)
+    return current.rstrip("\n") + "\n\n## Results of `python -m bench`\n\n" + section + "\n"
 
 
 def main() -> None:

@@ -62,3 +62,18 @@ def test_suite_runner_runs_w2_quick_on_both_backends() -> None:
         assert column in table, result.stdout
     summary = result.stdout.split("== Summary", 1)[-1]
     assert "W2 release" in summary, result.stdout
+
+
+def test_the_results_go_between_the_markers_on_lines_of_their_own():
+    """The docs quote the markers in their prose; only the section at the end is replaced."""
+    from bench.__main__ import END, START, with_results
+
+    prose = f"`--write-docs` writes between `{START}` and\n`{END}` (at the end).\n"
+    current = f"# Benchmarks\n\n{prose}\n## Results\n\n{START}\nold figures\n{END}\n"
+    updated = with_results(current, f"{START}\nnew figures\n{END}")
+    assert prose in updated
+    assert "new figures" in updated and "old figures" not in updated
+    assert updated.index("new figures") > updated.index("## Results")
+    # Without a section yet, one is added at the end.
+    added = with_results("# Benchmarks\n", f"{START}\nfigures\n{END}")
+    assert added.endswith(f"{START}\nfigures\n{END}\n")
