@@ -235,7 +235,16 @@ def _stays(session: Session, period: Period) -> Any:
     """One row per stay in a phase that ended in the period: region, phase, days."""
     e, t = TrajectoryEvent, Trajectory
     phase = _phase_of_state().label("phase")
-    changes = select(e.trajectory_id, e.seq, e.at, phase).where(e.to_state.is_not(None)).subquery()
+    # A stay that ended in the period ended with a state change in the period, so only the
+    # trajectories with one need their histories walked (not every trajectory's).
+    changed = select(e.trajectory_id).where(
+        e.to_state.is_not(None), e.at >= period.start, e.at < period.end
+    )
+    changes = (
+        select(e.trajectory_id, e.seq, e.at, phase)
+        .where(e.to_state.is_not(None), e.trajectory_id.in_(changed))
+        .subquery()
+    )
     previous = func.lag(changes.c.phase).over(
         partition_by=changes.c.trajectory_id, order_by=changes.c.seq
     )
