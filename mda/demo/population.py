@@ -359,14 +359,7 @@ class DueMoments:
         around the three clocks (each moment's UTC day is its local day at office hours)."""
         cal = self.calendar
         head, middle, tail_mid, tail, due_day = self._template(rule, day)
-        if rule.unit is DueUnit.WORKING_DAYS:
-            term_day = due_day
-        elif rule.unit is DueUnit.DAYS:
-            term_day = day + rule.amount
-        elif rule.unit is DueUnit.WEEKS:
-            term_day = day + 7 * rule.amount
-        else:
-            term_day = cal.add_months(day, rule.amount)
+        term_day = due_day if rule.unit is DueUnit.WORKING_DAYS else self._term_day(rule, day)
         offset = cal.offset
         return (
             f'{head}"{cal.day_text(day)}T',
@@ -378,6 +371,14 @@ class DueMoments:
             f'+00:00"{tail}',
             due_day * DAY,
         )
+
+    def _term_day(self, rule: Rule, day: int) -> int:
+        """The local day a rule counted in days, weeks or months ends on, from ``day``."""
+        if rule.unit is DueUnit.DAYS:
+            return day + rule.amount
+        if rule.unit is DueUnit.WEEKS:
+            return day + 7 * rule.amount
+        return self.calendar.add_months(day, rule.amount)
 
     def due(self, rule: Rule, start: int) -> tuple[int, str]:
         """(due moment in UTC seconds, computation JSON) of a deadline counted from ``start``
@@ -404,13 +405,7 @@ class DueMoments:
         elif rule.unit is DueUnit.WORKING_DAYS:
             due = term = cal.utc(due_day * DAY + second)
         else:
-            if rule.unit is DueUnit.DAYS:
-                term_day = day + rule.amount
-            elif rule.unit is DueUnit.WEEKS:
-                term_day = day + 7 * rule.amount
-            else:
-                term_day = cal.add_months(day, rule.amount)
-            term = cal.utc(term_day * DAY + second)
+            term = cal.utc(self._term_day(rule, day) * DAY + second)
             due = cal.utc(due_day * DAY + second)
         computation = (
             f'{head}"{cal.iso(start_utc)}"{middle}"{cal.iso(term)}"{tail_mid}"{cal.iso(due)}"{tail}'
