@@ -450,3 +450,84 @@ def test_cli_demo_command(tmp_path, monkeypatch):
         engine.dispose()
     again = runner.invoke(cli, ["demo", "--households", "5"])
     assert again.exit_code == 0, again.output
+
+
+def test_month_statistics_agree_with_the_hand_written_aggregate(demo_db):
+    """The statistics' one-pass figures (every month bucketed in one statement per table,
+    the stock from the transitions in and out of each state) equal the bench's hand-written
+    SQL (each trajectory's last state change before the end, by a window), month by month,
+    and a half year equals its own hand-written aggregate."""
+    from bench.w2_stats import floor_counts
+    from mda.stats import aggregates
+    from mda.stats.periods import Period
+
+    engine, _result = demo_db
+    months = [Period.parse("2024-01")]
+    while months[-1] != Period.parse("2026-10"):
+        months.append(months[-1].next())
+    halves = [Period.parse("2025-H2"), Period.parse("2026-H1")]
+    with Session(engine) as session:
+        regions = aggregates.region_codes(session)
+        figures = aggregates.compute_many(session, [*months, *halves], regions)
+    checked = 0
+    for period in [*months, *halves]:
+        floor, _seconds = floor_counts(engine, period)
+        for name, cells in figures[str(period)].counts.items():
+            expected = {c: n for c, n in floor.get(name, {}).items() if n}
+            assert cells == expected, (str(period), name)
+            checked += sum(cells.values())
+    assert checked > HOUSEHOLDS  # the population reaches every table
+
+
+def _quartiles(values: list[float]) -> tuple[float, float, float]:
+    """``percentile_cont`` at 0.25, 0.5 and 0.75: linear between the ranks."""
+    ordered = sorted(values)
+    out = []
+    for p in (0.25, 0.5, 0.75):
+        h = (len(ordered) - 1) * p
+        low = math.floor(h)
+        high = min(low + 1, len(ordered) - 1)
+        out.append(ordered[low] + (h - low) * (ordered[high] - ordered[low]))
+    return out[0], out[1], out[2]
+
+
+def test_lead_times_agree_with_a_walk_through_every_history(demo_db):
+    """Each stay in a phase that ended in the period, found by walking every trajectory's
+    state changes in order here, gives the statistics' counts and quartiles."""
+    from mda.stats import aggregates
+    from mda.stats.disclosure import TOTAL
+    from mda.stats.periods import Period
+    from mda.vocabulary import STATE_PHASE
+
+    engine, _result = demo_db
+    phase_of = {state.value: phase.value for state, phase in STATE_PHASE.items()}
+    with Session(engine) as session:
+        regions = aggregates.region_codes(session)
+        region_of = dict(session.execute(select(Trajectory.id, Trajectory.region_code)).all())
+        changes = session.execute(
+            select(TrajectoryEvent.trajectory_id, TrajectoryEvent.at, TrajectoryEvent.to_state)
+            .where(TrajectoryEvent.to_state.is_not(None))
+            .order_by(TrajectoryEvent.trajectory_id, TrajectoryEvent.seq)
+        ).all()
+        for label in ("2025-H2", "2026-05", "2026-10"):
+            period = Period.parse(label)
+            stays: dict[tuple[str, str], list[float]] = {}
+            entered: tuple[int, str, datetime] | None = None
+            for trajectory_id, moment, state in changes:
+                moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+                phase = phase_of[state]
+                if entered and entered[0] == trajectory_id and entered[1] == phase:
+                    continue  # still in the same phase
+                ends_stay = entered and entered[0] == trajectory_id and entered[1] != "closed"
+                if ends_stay and period.start <= moment < period.end:
+                    days = (moment - entered[2]).total_seconds() / 86400
+                    for area in (region_of[trajectory_id], TOTAL):
+                        stays.setdefault((area, entered[1]), []).append(days)
+                entered = (trajectory_id, phase, moment)
+            expected = {key: (len(v), *_quartiles(v)) for key, v in stays.items()}
+            found = aggregates.lead_times_of(session, period, regions)
+            assert set(found) == set(expected), label
+            for key, (n, *quartiles) in expected.items():
+                assert found[key][0] == n, (label, key)
+                assert found[key][1:] == pytest.approx(quartiles, abs=1e-6), (label, key)
+            assert len(expected) > 4, label

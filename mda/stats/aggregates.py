@@ -9,7 +9,10 @@ Definitions (all in Europe/Amsterdam time, see :mod:`mda.stats.periods`):
 - **inflow**: trajectories whose ``referred_on`` lies in the period, by referral source;
 - **active per state** at the period's end: trajectories referred before the end whose last
   state change before the end is not ``closed`` (one registered later, with an earlier
-  referral date, counts as ``referred``);
+  referral date, counts as ``referred``). Computed as every referral before the end (into
+  ``referred``) plus every transition before the end into the state minus every one out of
+  it: the same count, because each transition leaves the state the one before it entered,
+  and one pass over the transitions, grouped, gives it for the end of every month at once;
 - **outflow**: transitions into ``closed`` in the period, by closure reason (``decline`` is
   ``not_eligible``); **accepted**, **declined**, **relapses**, **re-entries** (``reopen``):
   those transitions in the period. So, per region, active at the end = active at the end of
@@ -20,13 +23,17 @@ Definitions (all in Europe/Amsterdam time, see :mod:`mda.stats.periods`):
   due) or not;
 - **lead time per phase**: each stay in a phase (intake = referred, screening and team
   forming) that ended in the period, from the first state change into the phase to the first
-  change out of it, in days; quartiles by ``percentile_cont`` (PostgreSQL) or the same
-  interpolation in SQL window functions (SQLite).
+  change out of it, in days; found from the period's transitions out of a phase, each with
+  the latest change into that phase before it; quartiles by ``percentile_cont``
+  (PostgreSQL) or the same interpolation in SQL window functions (SQLite).
+
+Several periods are computed together (:func:`compute_many`): one statement per table buckets
+its rows by month, and a half year is the sum of its months (its stock, its last month's).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,22 +46,18 @@ from sqlalchemy import (
     extract,
     func,
     literal,
+    literal_column,
     or_,
     select,
+    union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from mda.models import Deadline, Region, SafetyMeasurement, Trajectory, TrajectoryEvent
 from mda.stats.disclosure import TOTAL, Coords
 from mda.stats.periods import Period
-from mda.stats.tables import (
-    ACTIVE_STATES,
-    COUNT_TABLES,
-    MEASUREMENTS,
-    PHASES,
-    QUARTILES,
-)
-from mda.vocabulary import STATE_PHASE, ClosureReason, DeadlineStatus
+from mda.stats.tables import ACTIVE_STATES, COUNT_TABLES, MEASUREMENTS, PHASES, QUARTILES
+from mda.vocabulary import STATE_PHASE, ClosureReason, DeadlineStatus, TrajectoryState
 
 #: (region or "_total", phase) -> (stays, q1, median, q3) in days.
 LeadTimes = dict[tuple[str, str], tuple[int, float, float, float]]
@@ -90,137 +93,257 @@ def compute(
 ) -> Figures:
     """All figures of ``period`` from the current data."""
     regions = list(regions) if regions is not None else region_codes(session)
-    counts: dict[str, dict[Coords, int]] = {table.name: {} for table in COUNT_TABLES}
-    known = set(regions)
-
-    def put(table: str, coords: Coords, value: Any) -> None:
-        if coords[0] in known:
-            counts[table][coords] = counts[table].get(coords, 0) + int(value)
-
-    for region, source, n in _inflow(session, period):
-        put("inflow_by_source", (region, str(source)), n)
-    for region, state, n in _active(session, period):
-        if state in ACTIVE_STATES:
-            put("active_by_state", (region, state), n)
-    for region, trigger, to_state, reason, n in _transitions(session, period):
-        if to_state == "closed":
-            put("outflow_by_reason", (region, reason or ClosureReason.OTHER.value), n)
-        table = {
-            "accept": "accepted",
-            "decline": "declined",
-            "relapse": "relapses",
-            "reopen": "reentries",
-        }.get(trigger or "")
-        if table:
-            put(table, (region,), n)
-    for region, number, level, n in _outcomes(session, period):
-        if str(number) in MEASUREMENTS:
-            put("outcome_by_measurement", (region, str(number), str(level)), n)
-    for region, on_time, n in _deadlines(session, period):
-        put("deadlines_by_outcome", (region, "on_time" if on_time else "late"), n)
-    figures = Figures(str(period), regions, counts)
+    figures = compute_many(session, [period], regions)[str(period)]
     if lead_times:
-        figures.lead_times = {
-            key: value
-            for key, value in _lead_times(session, period).items()
-            if key[0] in known or key[0] == TOTAL
-        }
+        figures.lead_times = lead_times_of(session, period, regions)
     return figures
+
+
+def compute_many(
+    session: Session, periods: Sequence[Period], regions: Sequence[str] | None = None
+) -> dict[str, Figures]:
+    """The count figures of several periods (no lead times), by label.
+
+    One statement per source table covers every month from the first wanted to the last, each
+    row in the bucket of its month: the cost hardly depends on how many periods are asked for.
+    A half year's flows are the sums of its months', its stock is its last month's (the
+    definitions make that exact, see :mod:`mda.stats.linking`).
+    """
+    regions = list(regions) if regions is not None else region_codes(session)
+    if not periods:
+        return {}
+    ladder = _Ladder.of(periods)
+    months = [_month_counts() for _ in ladder.months]
+    known = set(regions)
+    _add_referrals(session, ladder, known, months)
+    _add_changes(session, ladder, known, months)
+    for region, i, number, level, n in _outcomes(session, ladder, regions):
+        if str(number) in MEASUREMENTS:
+            _put(months[i], "outcome_by_measurement", (region, str(number), str(level)), n)
+    for region, i, on_time, n in _deadlines(session, ladder, regions):
+        _put(months[i], "deadlines_by_outcome", (region, "on_time" if on_time else "late"), n)
+    by_month = dict(zip(ladder.months, months, strict=True))
+    out: dict[str, Figures] = {}
+    for period in periods:
+        counts = _month_counts()
+        parts = [by_month[m] for m in period.months()]
+        for table in COUNT_TABLES:
+            for part in parts if table.flow else parts[-1:]:
+                for coords, n in part[table.name].items():
+                    _put(counts, table.name, coords, n)
+        out[str(period)] = Figures(str(period), list(regions), counts)
+    return out
+
+
+def lead_times_of(session: Session, period: Period, regions: Sequence[str]) -> LeadTimes:
+    """The lead times per phase of ``period``: per region of ``regions`` and national."""
+    known = set(regions)
+    return {
+        key: value
+        for key, value in _lead_times(session, period).items()
+        if key[0] in known or key[0] == TOTAL
+    }
 
 
 # --- the queries ------------------------------------------------------------------------
 
-
-def _inflow(session: Session, period: Period) -> list[Any]:
-    t = Trajectory
-    query = (
-        select(t.region_code, t.referral_source, func.count())
-        .where(t.referred_on >= period.first_day, t.referred_on < period.end_day)
-        .group_by(t.region_code, t.referral_source)
-    )
-    return [(r, getattr(s, "value", s), n) for r, s, n in session.execute(query)]
+Counts = dict[str, dict[Coords, int]]
+TRANSITION_TABLES = {
+    "accept": "accepted",
+    "decline": "declined",
+    "relapse": "relapses",
+    "reopen": "reentries",
+}
 
 
-def _active(session: Session, period: Period) -> list[Any]:
-    e, t = TrajectoryEvent, Trajectory
-    last = (
-        select(
-            e.trajectory_id,
-            e.to_state,
-            func.row_number().over(partition_by=e.trajectory_id, order_by=e.seq.desc()).label("rn"),
+def _month_counts() -> Counts:
+    return {table.name: {} for table in COUNT_TABLES}
+
+
+def _put(counts: Counts, table: str, coords: Coords, n: int) -> None:
+    if n:
+        cells = counts[table]
+        cells[coords] = cells.get(coords, 0) + int(n)
+
+
+@dataclass(frozen=True)
+class _Ladder:
+    """Consecutive months as the buckets of a query: a moment or day falls in the month whose
+    end it comes first before (bucket ``i``), or before them all (bucket -1)."""
+
+    months: list[Period]
+
+    @classmethod
+    def of(cls, periods: Sequence[Period]) -> _Ladder:
+        wanted = sorted({month for period in periods for month in period.months()})
+        months = [wanted[0]]
+        while months[-1] != wanted[-1]:
+            months.append(months[-1].next())
+        return cls(months)
+
+    @property
+    def start(self) -> Any:
+        return self.months[0].start
+
+    @property
+    def end(self) -> Any:
+        return self.months[-1].end
+
+    @property
+    def first_day(self) -> Any:
+        return self.months[0].first_day
+
+    @property
+    def end_day(self) -> Any:
+        return self.months[-1].end_day
+
+    def moment(self, column: Any) -> Any:
+        """The bucket of a UTC moment (rows are filtered to before :attr:`end`)."""
+        return case(
+            (column < self.start, literal_column("-1")),
+            *((column < m.end, literal_column(str(i))) for i, m in enumerate(self.months)),
         )
-        .where(e.to_state.is_not(None), e.at < period.end)
-        .subquery()
-    )
-    state = func.coalesce(last.c.to_state, literal("referred"))
+
+    def day(self, column: Any) -> Any:
+        """The bucket of a calendar date (rows are filtered to before :attr:`end_day`)."""
+        return case(
+            (column < self.first_day, literal_column("-1")),
+            *((column < m.end_day, literal_column(str(i))) for i, m in enumerate(self.months)),
+        )
+
+
+def _in_regions(column: Any, regions: Iterable[str]) -> Any:
+    return column.in_(sorted(regions))
+
+
+def _add_referrals(
+    session: Session, ladder: _Ladder, known: set[str], months: list[Counts]
+) -> None:
+    """Inflow per month, and the ``referred`` stock's share: every referral up to a month's
+    end enters ``referred`` on its referral day (its registration is not a change of state)."""
+    t = Trajectory
+    bucket = ladder.day(t.referred_on).label("bucket")
     query = (
-        select(t.region_code, state, func.count())
-        .select_from(t)
-        .outerjoin(last, and_(last.c.trajectory_id == t.id, last.c.rn == 1))
-        .where(t.referred_on < period.end_day)
-        .group_by(t.region_code, state)
+        select(t.region_code, t.referral_source, bucket, func.count())
+        .where(t.referred_on < ladder.end_day, _in_regions(t.region_code, known))
+        .group_by(t.region_code, t.referral_source, bucket)
     )
-    return list(session.execute(query))
+    referred = {region: [0] * (len(months) + 1) for region in known}
+    for region, source, i, n in session.execute(query):
+        if region not in known:
+            continue
+        referred[region][int(i) + 1] += int(n)
+        if int(i) >= 0:
+            _put(
+                months[int(i)],
+                "inflow_by_source",
+                (region, str(getattr(source, "value", source))),
+                n,
+            )
+    for region, steps in referred.items():
+        total = steps[0]
+        for i, n in enumerate(steps[1:]):
+            total += n
+            _put(months[i], "active_by_state", (region, TrajectoryState.REFERRED.value), total)
 
 
-def _transitions(session: Session, period: Period) -> list[Any]:
+def _add_changes(session: Session, ladder: _Ladder, known: set[str], months: list[Counts]) -> None:
+    """Transitions per month (outflow, accepted, declined, relapses, re-entries), and the stock
+    at each month's end: the referrals (see :func:`_add_referrals`) plus every transition into
+    a state minus every one out of it before that end. The same as each trajectory's last
+    state change before the end, since every transition leaves the state the one before it
+    entered; one pass without sorting a history."""
     e, t = TrajectoryEvent, Trajectory
+    bucket = ladder.moment(e.at).label("bucket")
+    in_months = e.at >= ladder.start
+    trigger = case((in_months, e.trigger), else_=literal(None)).label("trigger")
     reason = case(
-        (e.trigger == "decline", literal(ClosureReason.NOT_ELIGIBLE.value)),
-        (e.to_state == "closed", e.data[("params", "closure_reason")].as_string()),
+        (and_(in_months, e.trigger == "decline"), literal(ClosureReason.NOT_ELIGIBLE.value)),
+        (
+            and_(in_months, e.to_state == "closed"),
+            e.data[("params", "closure_reason")].as_string(),
+        ),
         else_=literal(None),
-    )
+    ).label("reason")
     query = (
-        select(t.region_code, e.trigger, e.to_state, reason, func.count())
+        select(t.region_code, bucket, trigger, e.from_state, e.to_state, reason, func.count())
         .select_from(e)
         .join(t, t.id == e.trajectory_id)
-        .where(
-            e.kind == "transition",
-            e.at >= period.start,
-            e.at < period.end,
-            or_(e.to_state == "closed", e.trigger.in_(("accept", "relapse", "reopen"))),
-        )
-        .group_by(t.region_code, e.trigger, e.to_state, reason)
+        .where(e.kind == "transition", e.at < ladder.end, _in_regions(t.region_code, known))
+        .group_by(t.region_code, bucket, trigger, e.from_state, e.to_state, reason)
     )
-    return list(session.execute(query))
+    # (region, state) -> the net change per bucket (-1 first).
+    net: dict[tuple[str, str], list[int]] = {}
+    size = len(months) + 1
+    for region, i, trig, source, dest, why, n in session.execute(query):
+        if region not in known:
+            continue
+        i, n = int(i), int(n)
+        for state, sign in ((dest, n), (source, -n)):
+            if state is not None:
+                net.setdefault((region, state), [0] * size)[i + 1] += sign
+        if i < 0:
+            continue
+        if dest == TrajectoryState.CLOSED.value:
+            _put(months[i], "outflow_by_reason", (region, why or ClosureReason.OTHER.value), n)
+        table = TRANSITION_TABLES.get(trig or "")
+        if table:
+            _put(months[i], table, (region,), n)
+    active = set(ACTIVE_STATES)
+    for (region, state), steps in net.items():
+        total = steps[0]
+        for i, n in enumerate(steps[1:]):
+            total += n
+            if state in active:
+                _put(months[i], "active_by_state", (region, state), total)
+    for i, counts in enumerate(months):
+        negative = [c for c, n in counts["active_by_state"].items() if n < 0]
+        if negative:
+            raise RuntimeError(
+                f"trajectory histories do not add up at the end of {ladder.months[i]} "
+                f"({negative[0]}): a transition does not leave the state the one before entered"
+            )
 
 
-def _outcomes(session: Session, period: Period) -> list[Any]:
+def _outcomes(session: Session, ladder: _Ladder, regions: Sequence[str]) -> list[Any]:
     m, t = SafetyMeasurement, Trajectory
+    bucket = ladder.day(m.measured_on).label("bucket")
     query = (
-        select(t.region_code, m.number, m.violence_level, func.count())
+        select(t.region_code, bucket, m.number, m.violence_level, func.count())
         .select_from(m)
         .join(t, t.id == m.trajectory_id)
-        .where(m.measured_on >= period.first_day, m.measured_on < period.end_day)
-        .group_by(t.region_code, m.number, m.violence_level)
+        .where(
+            m.measured_on >= ladder.first_day,
+            m.measured_on < ladder.end_day,
+            _in_regions(t.region_code, regions),
+        )
+        .group_by(t.region_code, bucket, m.number, m.violence_level)
     )
-    return [(r, n, getattr(v, "value", v), c) for r, n, v, c in session.execute(query)]
+    return [(r, int(i), n, getattr(v, "value", v), c) for r, i, n, v, c in session.execute(query)]
 
 
-def _deadlines(session: Session, period: Period) -> list[Any]:
+def _deadlines(session: Session, ladder: _Ladder, regions: Sequence[str]) -> list[Any]:
     d, t = Deadline, Trajectory
+    bucket = ladder.moment(d.due_at).label("bucket")
     on_time = case((and_(d.status == DeadlineStatus.MET, d.closed_at <= d.due_at), 1), else_=0)
     query = (
-        select(t.region_code, on_time, func.count())
+        select(t.region_code, bucket, on_time, func.count())
         .select_from(d)
         .join(t, t.id == d.trajectory_id)
         .where(
-            d.due_at >= period.start,
-            d.due_at < period.end,
+            d.due_at >= ladder.start,
+            d.due_at < ladder.end,
             d.status != DeadlineStatus.CANCELLED,
+            _in_regions(t.region_code, regions),
         )
-        .group_by(t.region_code, on_time)
+        .group_by(t.region_code, bucket, on_time)
     )
-    return list(session.execute(query))
+    return [(r, int(i), o, n) for r, i, o, n in session.execute(query)]
 
 
-def _phase_of_state() -> Any:
-    e = TrajectoryEvent
+def _phase_of(state: Any) -> Any:
     return case(
-        *(
-            (e.to_state == state.value, literal(phase.value))
-            for state, phase in STATE_PHASE.items()
-        ),
+        *((state == s.value, literal(phase.value)) for s, phase in STATE_PHASE.items()),
         else_=literal(None),
     )
 
@@ -232,53 +355,49 @@ def _days(session: Session, start: Any, end: Any) -> Any:
 
 
 def _stays(session: Session, period: Period) -> Any:
-    """One row per stay in a phase that ended in the period: region, phase, days."""
+    """One row per stay in a phase that ended in the period: region, phase, days.
+
+    A stay ends with a transition in the period out of its phase (from a state of the phase
+    to a state of another), and began with the latest change into the phase before that
+    (from another phase's state, or the registration). Only the period's exits and, per exit,
+    the history of its own trajectory are read.
+    """
     e, t = TrajectoryEvent, Trajectory
-    phase = _phase_of_state().label("phase")
-    # A stay that ended in the period ended with a state change in the period, so only the
-    # trajectories with one need their histories walked (not every trajectory's).
-    changed = select(e.trajectory_id).where(
-        e.to_state.is_not(None), e.at >= period.start, e.at < period.end
-    )
-    changes = (
-        select(e.trajectory_id, e.seq, e.at, phase)
-        .where(e.to_state.is_not(None), e.trajectory_id.in_(changed))
+    entry = aliased(TrajectoryEvent)
+    phase = _phase_of(e.from_state)
+    exits = (
+        select(e.trajectory_id, e.seq, e.at.label("left_at"), phase.label("phase"))
+        .where(
+            e.kind == "transition",
+            e.at >= period.start,
+            e.at < period.end,
+            phase.in_(PHASES),
+            _phase_of(e.to_state) != phase,
+        )
         .subquery()
     )
-    previous = func.lag(changes.c.phase).over(
-        partition_by=changes.c.trajectory_id, order_by=changes.c.seq
-    )
-    marked = select(
-        changes.c.trajectory_id,
-        changes.c.seq,
-        changes.c.at,
-        changes.c.phase,
-        case((previous == changes.c.phase, 0), else_=1).label("starts"),
-    ).subquery()
-    left_at = (
-        func.lead(marked.c.at)
-        .over(partition_by=marked.c.trajectory_id, order_by=marked.c.seq)
-        .label("left_at")
-    )
-    stays = (
-        select(marked.c.trajectory_id, marked.c.phase, marked.c.at.label("entered_at"), left_at)
-        .where(marked.c.starts == 1)
-        .subquery()
+    entered_at = (
+        select(entry.at)
+        .where(
+            entry.trajectory_id == exits.c.trajectory_id,
+            entry.seq < exits.c.seq,
+            entry.to_state.is_not(None),
+            _phase_of(entry.to_state) == exits.c.phase,
+            or_(entry.from_state.is_(None), _phase_of(entry.from_state) != exits.c.phase),
+        )
+        .order_by(entry.seq.desc())
+        .limit(1)
+        .correlate(exits)
+        .scalar_subquery()
     )
     return (
         select(
             t.region_code.label("region"),
-            stays.c.phase,
-            cast(_days(session, stays.c.entered_at, stays.c.left_at), Float).label("days"),
+            exits.c.phase,
+            cast(_days(session, entered_at, exits.c.left_at), Float).label("days"),
         )
-        .select_from(stays)
-        .join(t, t.id == stays.c.trajectory_id)
-        .where(
-            stays.c.left_at >= period.start,
-            stays.c.left_at < period.end,
-            stays.c.phase.in_(PHASES),
-        )
-        .subquery()
+        .select_from(exits)
+        .join(t, t.id == exits.c.trajectory_id)
     )
 
 
@@ -286,23 +405,24 @@ QUARTILE_POINTS = {"q1": 0.25, "median": 0.5, "q3": 0.75}
 
 
 def _lead_times(session: Session, period: Period) -> LeadTimes:
-    stays = _stays(session, period)
-    result: LeadTimes = {}
-    for by_region in (True, False):
-        keys = [stays.c.region, stays.c.phase] if by_region else [stays.c.phase]
-        if session.get_bind().dialect.name == "postgresql":
-            quartiles = [
-                func.percentile_cont(QUARTILE_POINTS[q]).within_group(stays.c.days)
-                for q in QUARTILES
-            ]
-            query = select(*keys, func.count(), *quartiles).group_by(*keys)
-        else:
-            query = _sqlite_quartiles(stays, keys)
-        for row in session.execute(query):
-            region = row[0] if by_region else TOTAL
-            phase, n, *values = row[1:] if by_region else row
-            result[(str(region), str(phase))] = (int(n), *(float(v) for v in values))  # type: ignore[assignment]
-    return result
+    # The stays once (materialised), grouped per region and, as region ``_total``, nationally.
+    stays = _stays(session, period).cte("stays").prefix_with("MATERIALIZED")
+    both = union_all(
+        select(stays.c.region, stays.c.phase, stays.c.days),
+        select(literal(TOTAL).label("region"), stays.c.phase, stays.c.days),
+    ).subquery()
+    keys = [both.c.region, both.c.phase]
+    if session.get_bind().dialect.name == "postgresql":
+        quartiles = [
+            func.percentile_cont(QUARTILE_POINTS[q]).within_group(both.c.days) for q in QUARTILES
+        ]
+        query = select(*keys, func.count(), *quartiles).group_by(*keys)
+    else:
+        query = _sqlite_quartiles(both, keys)
+    return {
+        (str(region), str(phase)): (int(n), *(float(v) for v in values))  # type: ignore[misc]
+        for region, phase, n, *values in session.execute(query)
+    }
 
 
 def _sqlite_quartiles(stays: Any, keys: list[Any]) -> Any:

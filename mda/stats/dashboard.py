@@ -85,8 +85,9 @@ def region_dashboard(session: Session, actor: Actor, code: str, now: datetime) -
     months = last_months(now)
     rows: list[Month] = []
     current: aggregates.Figures | None = None
+    by_month = aggregates.compute_many(session, months, [code])
     for month in months:
-        figures = aggregates.compute(session, month, [code], lead_times=False)
+        figures = by_month[str(month)]
         counts = figures.counts
         deadlines = counts["deadlines_by_outcome"]
         on_time = deadlines.get((code, "on_time"), 0)
@@ -112,7 +113,7 @@ def region_dashboard(session: Session, actor: Actor, code: str, now: datetime) -
     this_half = months[-1].half_year()
     lead_times: list[LeadTime] = []
     for half in (this_half.previous(), this_half):
-        found = aggregates.compute(session, half, [code]).lead_times
+        found = aggregates.lead_times_of(session, half, [code])
         for phase in PHASES:
             value = found.get((code, phase))
             if value is not None:

@@ -14,6 +14,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -119,7 +120,13 @@ def make_release(
                 if str(month) not in released:
                     make_release(session, actor, str(month), settings=settings)
         regions = aggregates.region_codes(session)
-        figures = aggregates.compute(session, target, regions)
+        related = _related(session, target)
+        # The period's figures and those of the released periods around it, in one pass.
+        counts = aggregates.compute_many(
+            session, [target, *(Period.parse(label) for label in related.released)], regions
+        )
+        figures = counts[str(target)]
+        figures.lead_times = aggregates.lead_times_of(session, target, regions)
         complete = figures.complete()
         data_checksum = sha256(
             canonical(
@@ -157,7 +164,7 @@ def make_release(
             complete,
             [published_counts(v.content) for v in versions],
         )
-        context, used = _context(session, target, regions)
+        context, used = _context(related, regions, counts)
         links = build_links([current.label, *(node.label for node in context)], regions)
         step("context")
         protection = protect(current, context, links, settings)
@@ -220,11 +227,17 @@ def _jsonable(tables: dict[str, dict[Coords, int]]) -> dict[str, list[list[Any]]
     return {name: sorted([list(c), v] for c, v in cells.items()) for name, cells in tables.items()}
 
 
-def _context(
-    session: Session, target: Period, regions: list[str]
-) -> tuple[list[Node], list[dict[str, Any]]]:
-    """The related periods: released ones with their latest release and current data, and
-    the unreleased months of a half year in the system as unknowns."""
+@dataclass(frozen=True)
+class _Related:
+    """The periods related to a release's (see :func:`context_periods`): the released ones
+    with their latest release, and those that take part unreleased (as unknowns)."""
+
+    labels: list[str]
+    released: dict[str, StatsRelease]
+    in_system: set[str]
+
+
+def _related(session: Session, target: Period) -> _Related:
     half = target.half_year()
     half_released = target.kind is PeriodType.MONTH and bool(_latest_releases(session, {str(half)}))
     wanted = {str(p) for p in context_periods(target, half_released)}
@@ -232,19 +245,31 @@ def _context(
     latest = _latest_releases(session, wanted)
     # The months of a half year in the system take part even when not released (as unknowns).
     in_system = {str(m) for m in half.months()} if str(half) in latest or half == target else set()
+    return _Related(sorted(wanted), latest, in_system)
+
+
+def _context(
+    related: _Related, regions: list[str], counts: dict[str, aggregates.Figures]
+) -> tuple[list[Node], list[dict[str, Any]]]:
+    """The related periods as nodes of the audit: released ones with their latest release
+    and current figures, unreleased months of a half year in the system as unknowns."""
     nodes: list[Node] = []
     used: list[dict[str, Any]] = []
     table_shapes = shapes(regions)
-    for label in sorted(wanted):
-        release = latest.get(label)
+    for label in related.labels:
+        release = related.released.get(label)
         if release is not None:
-            figures = aggregates.compute(session, Period.parse(label), regions, lead_times=False)
             nodes.append(
-                Node(label, table_shapes, figures.complete(), [published_counts(release.content)])
+                Node(
+                    label,
+                    table_shapes,
+                    counts[label].complete(),
+                    [published_counts(release.content)],
+                )
             )
             used.append({"period": label, "release_id": release.id, "version": release.version})
             continue
-        if label in in_system:
+        if label in related.in_system:
             nodes.append(Node(label, table_shapes, None, []))
     return nodes, used
 
