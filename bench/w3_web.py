@@ -23,11 +23,13 @@ are printed before the measurements.
     python -m bench.w3_web --households 2000 --clients 1 4 8 --seconds 5
     python -m bench.w3_web --households 100000 --backends postgresql     # W3 at 100k
     python -m bench.w3_web --households 1000000 --backends postgresql    # W3 at 1M
+    python -m bench.w3_web --database-url postgresql+psycopg://...        # a database filled before
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -49,7 +51,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bench.support import Backend, Timer, backends, report
-from mda.demo import generate, household_counts
+from mda.demo import generate
+from mda.extensions import make_engine
 from mda.services.context import Actor
 from mda.services.settings import Settings, use_settings
 from mda.services.users import create_user
@@ -163,7 +166,7 @@ class Client:
         for header in response.msg.get_all("Set-Cookie") or []:
             name, _, rest = header.partition("=")
             self.cookies[name.strip()] = rest.split(";", 1)[0]
-        if response.getheader("Connection", "").lower() == "close":
+        if response.getheader("Connection", "").lower() == "close" and self.conn is not None:
             self.conn.close()
             self.conn = None
         return response.status, data
@@ -262,31 +265,40 @@ def _row(
 # --- the benchmark ------------------------------------------------------------------------
 
 
-def prepare(backend: Backend, households: int, seed: int) -> tuple[str, list[int]]:
-    """The demo population, a coordinator of the largest region, and ids to read there."""
-    made = generate(backend.engine, households=households, seed=seed)
-    print(f"W3 {backend.name}: {made.summary()}", file=sys.stderr, flush=True)
-    counts = household_counts(households)
-    region = max(counts, key=lambda code: counts[code])
+def prepare(backend: Backend, households: int | None, seed: int) -> tuple[str, list[int], int]:
+    """The demo population (none when ``households`` is None: the database is filled
+    already), a coordinator of the largest region, ids to read there, and the trajectories."""
     with Session(backend.engine) as session:
         use_settings(session, Settings())
-        create_user(session, Actor.system("cli"), USERNAME, PASSWORD, Role.COORDINATOR, [region])
-        session.commit()
+        if households is not None:
+            made = generate(backend.engine, households=households, seed=seed)
+            print(f"W3 {backend.name}: {made.summary()}", file=sys.stderr, flush=True)
+        sizes = session.execute(
+            text("SELECT region_code, count(*) FROM trajectories GROUP BY region_code")
+        ).all()
+        if not sizes:
+            raise SystemExit("no trajectories in the database: give --households")
+        region = max(sizes, key=lambda row: (row[1], row[0]))[0]
+        exists = session.scalar(text("SELECT count(*) FROM users WHERE username = :u"),
+                                {"u": USERNAME})  # fmt: skip
+        if not exists:
+            create_user(
+                session, Actor.system("cli"), USERNAME, PASSWORD, Role.COORDINATOR, [region]
+            )
+            session.commit()
         ids = list(
             session.scalars(
                 text("SELECT id FROM trajectories WHERE region_code = :r ORDER BY id"),
                 {"r": region},
             )
         )
-    if not ids:
-        raise SystemExit(f"no trajectories in {region}: use more households")
-    return region, ids
+    return region, ids, sum(int(n) for _code, n in sizes)
 
 
 def run(
     backend: Backend,
     *,
-    households: int = 2000,
+    households: int | None = 2000,
     clients: list[int] | None = None,
     seconds: float = 5.0,
     seed: int = 13,
@@ -295,7 +307,7 @@ def run(
 ) -> list[dict[str, object]]:
     """W3 on one (fresh, migrated) backend: one row per (what, clients)."""
     clients = clients or [1, 4, 8]
-    region, ids = prepare(backend, households, seed)
+    region, ids, households = prepare(backend, households, seed)
     rows: list[dict[str, object]] = []
     with serving(backend, workers, threads) as port:
 
@@ -361,13 +373,26 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--database-url",
+        help="measure this database, filled before (by mda demo or an earlier run), instead "
+        "of generating one; a coordinator of its largest region is added if missing",
+    )
     args = parser.parse_args()
     rows: list[dict[str, object]] = []
-    with backends(args.backends) as made:
+    with contextlib.ExitStack() as stack:
+        households: int | None = args.households
+        if args.database_url:
+            engine = make_engine(args.database_url)
+            stack.callback(engine.dispose)
+            made = [Backend(engine.dialect.name, engine)]
+            households = None
+        else:
+            made = stack.enter_context(backends(args.backends))
         for backend in made:
             rows += run(
                 backend,
-                households=args.households,
+                households=households,
                 clients=args.clients,
                 seconds=args.seconds,
                 seed=args.seed,

@@ -9,10 +9,11 @@ Definitions (all in Europe/Amsterdam time, see :mod:`mda.stats.periods`):
 - **inflow**: trajectories whose ``referred_on`` lies in the period, by referral source;
 - **active per state** at the period's end: trajectories referred before the end whose last
   state change before the end is not ``closed`` (one registered later, with an earlier
-  referral date, counts as ``referred``). Computed as every referral before the end (into
-  ``referred``) plus every transition before the end into the state minus every one out of
-  it: the same count, because each transition leaves the state the one before it entered,
-  and one pass over the transitions, grouped, gives it for the end of every month at once;
+  referral date, counts as ``referred``). Computed backwards from the states now: less the
+  transitions after the end into the state, plus those out of it, less (for ``referred``) the
+  referrals after the end. The same count, because each transition leaves the state the one
+  before it entered and ``state`` is the last one entered; it reads only the changes from
+  the first month asked for on, and gives the end of every month at once;
 - **outflow**: transitions into ``closed`` in the period, by closure reason (``decline`` is
   ``not_eligible``); **accepted**, **declined**, **relapses**, **re-entries** (``reopen``):
   those transitions in the period. So, per region, active at the end = active at the end of
@@ -115,8 +116,9 @@ def compute_many(
     ladder = _Ladder.of(periods)
     months = [_month_counts() for _ in ladder.months]
     known = set(regions)
-    _add_referrals(session, ladder, known, months)
-    _add_changes(session, ladder, known, months)
+    referrals = _add_referrals(session, ladder, known, months)
+    changes = _add_changes(session, ladder, known, months)
+    _add_stock(ladder, months, _current(session, known), referrals, changes)
     for region, i, number, level, n in _outcomes(session, ladder, regions):
         if str(number) in MEASUREMENTS:
             _put(months[i], "outcome_by_measurement", (region, str(number), str(level)), n)
@@ -169,7 +171,8 @@ def _put(counts: Counts, table: str, coords: Coords, n: int) -> None:
 @dataclass(frozen=True)
 class _Ladder:
     """Consecutive months as the buckets of a query: a moment or day falls in the month whose
-    end it comes first before (bucket ``i``), or before them all (bucket -1)."""
+    end it comes first before (bucket ``i``), before them all (-1) or after them all (``n``,
+    the number of months)."""
 
     months: list[Period]
 
@@ -198,17 +201,19 @@ class _Ladder:
         return self.months[-1].end_day
 
     def moment(self, column: Any) -> Any:
-        """The bucket of a UTC moment (rows are filtered to before :attr:`end`)."""
+        """The bucket of a UTC moment."""
         return case(
             (column < self.start, literal_column("-1")),
             *((column < m.end, literal_column(str(i))) for i, m in enumerate(self.months)),
+            else_=literal_column(str(len(self.months))),
         )
 
     def day(self, column: Any) -> Any:
-        """The bucket of a calendar date (rows are filtered to before :attr:`end_day`)."""
+        """The bucket of a calendar date."""
         return case(
             (column < self.first_day, literal_column("-1")),
             *((column < m.end_day, literal_column(str(i))) for i, m in enumerate(self.months)),
+            else_=literal_column(str(len(self.months))),
         )
 
 
@@ -216,46 +221,41 @@ def _in_regions(column: Any, regions: Iterable[str]) -> Any:
     return column.in_(sorted(regions))
 
 
+#: Per region, or per (region, state): a count per bucket, -1 .. n at positions 0 .. n + 1.
+Buckets = dict[Any, list[int]]
+
+
 def _add_referrals(
     session: Session, ladder: _Ladder, known: set[str], months: list[Counts]
-) -> None:
-    """Inflow per month, and the ``referred`` stock's share: every referral up to a month's
-    end enters ``referred`` on its referral day (its registration is not a change of state)."""
+) -> Buckets:
+    """Inflow per month; returns every region's referrals per bucket of ``referred_on``."""
     t = Trajectory
     bucket = ladder.day(t.referred_on).label("bucket")
     query = (
         select(t.region_code, t.referral_source, bucket, func.count())
-        .where(t.referred_on < ladder.end_day, _in_regions(t.region_code, known))
+        .where(_in_regions(t.region_code, known))
         .group_by(t.region_code, t.referral_source, bucket)
     )
-    referred = {region: [0] * (len(months) + 1) for region in known}
+    referrals: Buckets = {region: [0] * (len(months) + 2) for region in known}
     for region, source, i, n in session.execute(query):
         if region not in known:
             continue
-        referred[region][int(i) + 1] += int(n)
-        if int(i) >= 0:
-            _put(
-                months[int(i)],
-                "inflow_by_source",
-                (region, str(getattr(source, "value", source))),
-                n,
-            )
-    for region, steps in referred.items():
-        total = steps[0]
-        for i, n in enumerate(steps[1:]):
-            total += n
-            _put(months[i], "active_by_state", (region, TrajectoryState.REFERRED.value), total)
+        i = int(i)
+        referrals[region][i + 1] += int(n)
+        if 0 <= i < len(months):
+            source = str(getattr(source, "value", source))
+            _put(months[i], "inflow_by_source", (region, source), n)
+    return referrals
 
 
-def _add_changes(session: Session, ladder: _Ladder, known: set[str], months: list[Counts]) -> None:
-    """Transitions per month (outflow, accepted, declined, relapses, re-entries), and the stock
-    at each month's end: the referrals (see :func:`_add_referrals`) plus every transition into
-    a state minus every one out of it before that end. The same as each trajectory's last
-    state change before the end, since every transition leaves the state the one before it
-    entered; one pass without sorting a history."""
+def _add_changes(
+    session: Session, ladder: _Ladder, known: set[str], months: list[Counts]
+) -> Buckets:
+    """Transitions per month (outflow, accepted, declined, relapses, re-entries); returns the
+    net change of every (region, state) per bucket, from the first month on."""
     e, t = TrajectoryEvent, Trajectory
     bucket = ladder.moment(e.at).label("bucket")
-    in_months = e.at >= ladder.start
+    in_months = e.at < ladder.end
     trigger = case((in_months, e.trigger), else_=literal(None)).label("trigger")
     reason = case(
         (and_(in_months, e.trigger == "decline"), literal(ClosureReason.NOT_ELIGIBLE.value)),
@@ -269,40 +269,70 @@ def _add_changes(session: Session, ladder: _Ladder, known: set[str], months: lis
         select(t.region_code, bucket, trigger, e.from_state, e.to_state, reason, func.count())
         .select_from(e)
         .join(t, t.id == e.trajectory_id)
-        .where(e.kind == "transition", e.at < ladder.end, _in_regions(t.region_code, known))
+        .where(e.kind == "transition", e.at >= ladder.start, _in_regions(t.region_code, known))
         .group_by(t.region_code, bucket, trigger, e.from_state, e.to_state, reason)
     )
-    # (region, state) -> the net change per bucket (-1 first).
-    net: dict[tuple[str, str], list[int]] = {}
-    size = len(months) + 1
+    net: Buckets = {}
     for region, i, trig, source, dest, why, n in session.execute(query):
         if region not in known:
             continue
         i, n = int(i), int(n)
         for state, sign in ((dest, n), (source, -n)):
             if state is not None:
-                net.setdefault((region, state), [0] * size)[i + 1] += sign
-        if i < 0:
+                net.setdefault((region, state), [0] * (len(months) + 2))[i + 1] += sign
+        if i >= len(months):
             continue
         if dest == TrajectoryState.CLOSED.value:
             _put(months[i], "outflow_by_reason", (region, why or ClosureReason.OTHER.value), n)
         table = TRANSITION_TABLES.get(trig or "")
         if table:
             _put(months[i], table, (region,), n)
-    active = set(ACTIVE_STATES)
-    for (region, state), steps in net.items():
-        total = steps[0]
-        for i, n in enumerate(steps[1:]):
-            total += n
-            if state in active:
-                _put(months[i], "active_by_state", (region, state), total)
-    for i, counts in enumerate(months):
-        negative = [c for c, n in counts["active_by_state"].items() if n < 0]
-        if negative:
-            raise RuntimeError(
-                f"trajectory histories do not add up at the end of {ladder.months[i]} "
-                f"({negative[0]}): a transition does not leave the state the one before entered"
-            )
+    return net
+
+
+def _current(session: Session, known: set[str]) -> dict[tuple[str, str], int]:
+    """Trajectories per region and state now."""
+    t = Trajectory
+    query = (
+        select(t.region_code, t.state, func.count())
+        .where(_in_regions(t.region_code, known))
+        .group_by(t.region_code, t.state)
+    )
+    return {(r, str(getattr(s, "value", s))): int(n) for r, s, n in session.execute(query)}
+
+
+def _add_stock(
+    ladder: _Ladder,
+    months: list[Counts],
+    current: dict[tuple[str, str], int],
+    referrals: Buckets,
+    net: Buckets,
+) -> None:
+    """The stock at each month's end: the states now, less every transition after that end
+    into the state and plus every one out of it, less (for ``referred``) every referral after
+    it. A referral counts as ``referred`` from its referral day (its registration is not a
+    change of state). The same as each trajectory's last state change before the end, since
+    every transition leaves the state the one before it entered (and ``state`` is the last
+    one entered): no history is walked, and only the changes from the first month on read."""
+    referred = TrajectoryState.REFERRED.value
+    size = len(months)
+    for state in ACTIVE_STATES:
+        for region in {r for r, _ in current} | set(referrals):
+            stock = current.get((region, state), 0)
+            changes = net.get((region, state), [0] * (size + 2))
+            later = referrals.get(region, [0] * (size + 2)) if state == referred else None
+            # From the last bucket back: the stock at the end of month k undoes bucket k + 1.
+            for k in range(size - 1, -1, -1):
+                stock -= changes[k + 2]
+                if later is not None:
+                    stock -= later[k + 2]
+                if stock < 0:
+                    raise RuntimeError(
+                        f"trajectory histories do not add up at the end of {ladder.months[k]} "
+                        f"({region}, {state}): a transition does not leave the state the one "
+                        "before entered, or a state is not the last one entered"
+                    )
+                _put(months[k], "active_by_state", (region, state), stock)
 
 
 def _outcomes(session: Session, ladder: _Ladder, regions: Sequence[str]) -> list[Any]:
