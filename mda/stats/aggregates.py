@@ -41,6 +41,7 @@ from typing import Any
 from sqlalchemy import (
     Float,
     Integer,
+    String,
     and_,
     case,
     cast,
@@ -116,9 +117,7 @@ def compute_many(
     ladder = _Ladder.of(periods)
     months = [_month_counts() for _ in ladder.months]
     known = set(regions)
-    referrals = _add_referrals(session, ladder, known, months)
-    changes = _add_changes(session, ladder, known, months)
-    _add_stock(ladder, months, _current(session, known), referrals, changes)
+    _add_flows_and_stock(session, ladder, known, months)
     for region, i, number, level, n in _outcomes(session, ladder, regions):
         if str(number) in MEASUREMENTS:
             _put(months[i], "outcome_by_measurement", (region, str(number), str(level)), n)
@@ -225,80 +224,100 @@ def _in_regions(column: Any, regions: Iterable[str]) -> Any:
 Buckets = dict[Any, list[int]]
 
 
-def _add_referrals(
+def _add_flows_and_stock(
     session: Session, ladder: _Ladder, known: set[str], months: list[Counts]
-) -> Buckets:
-    """Inflow per month; returns every region's referrals per bucket of ``referred_on``."""
-    t = Trajectory
-    bucket = ladder.day(t.referred_on).label("bucket")
-    query = (
-        select(t.region_code, t.referral_source, bucket, func.count())
-        .where(_in_regions(t.region_code, known))
-        .group_by(t.region_code, t.referral_source, bucket)
-    )
-    referrals: Buckets = {region: [0] * (len(months) + 2) for region in known}
-    for region, source, i, n in session.execute(query):
-        if region not in known:
-            continue
-        i = int(i)
-        referrals[region][i + 1] += int(n)
-        if 0 <= i < len(months):
-            source = str(getattr(source, "value", source))
-            _put(months[i], "inflow_by_source", (region, source), n)
-    return referrals
-
-
-def _add_changes(
-    session: Session, ladder: _Ladder, known: set[str], months: list[Counts]
-) -> Buckets:
-    """Transitions per month (outflow, accepted, declined, relapses, re-entries); returns the
-    net change of every (region, state) per bucket, from the first month on."""
+) -> None:
+    """Inflow and transitions per month, and the stock at each month's end (see
+    :func:`_add_stock`), from one statement: one snapshot of the data even at READ COMMITTED,
+    so a step committed meanwhile cannot make the states now and the changes disagree."""
     e, t = TrajectoryEvent, Trajectory
-    bucket = ladder.moment(e.at).label("bucket")
     in_months = e.at < ladder.end
-    trigger = case((in_months, e.trigger), else_=literal(None)).label("trigger")
+    none = literal(None, String)
+    bucket = ladder.moment(e.at).label("bucket")
+    trigger = case((in_months, e.trigger), else_=none).label("trigger")
     reason = case(
         (and_(in_months, e.trigger == "decline"), literal(ClosureReason.NOT_ELIGIBLE.value)),
         (
             and_(in_months, e.to_state == "closed"),
             e.data[("params", "closure_reason")].as_string(),
         ),
-        else_=literal(None),
+        else_=none,
     ).label("reason")
-    query = (
-        select(t.region_code, bucket, trigger, e.from_state, e.to_state, reason, func.count())
+    changes = (
+        select(
+            literal("change").label("what"),
+            t.region_code,
+            bucket,
+            trigger,
+            e.from_state,
+            e.to_state,
+            reason,
+            func.count(),
+        )
         .select_from(e)
         .join(t, t.id == e.trajectory_id)
         .where(e.kind == "transition", e.at >= ladder.start, _in_regions(t.region_code, known))
         .group_by(t.region_code, bucket, trigger, e.from_state, e.to_state, reason)
     )
+    day = ladder.day(t.referred_on)
+    referrals = (
+        select(
+            literal("referral"),
+            t.region_code,
+            day,
+            cast(t.referral_source, String),
+            none,
+            none,
+            none,
+            func.count(),
+        )
+        .where(_in_regions(t.region_code, known))
+        .group_by(t.region_code, t.referral_source, day)
+    )
+    now = (
+        select(
+            literal("now"),
+            t.region_code,
+            literal_column("NULL", Integer),
+            none,
+            none,
+            cast(t.state, String),
+            none,
+            func.count(),
+        )
+        .where(_in_regions(t.region_code, known))
+        .group_by(t.region_code, t.state)
+    )
+    size = len(months)
+    current: dict[tuple[str, str], int] = {}
+    referred: Buckets = {region: [0] * (size + 2) for region in known}
     net: Buckets = {}
-    for region, i, trig, source, dest, why, n in session.execute(query):
+    for what, region, i, trig, source, dest, why, n in session.execute(
+        union_all(changes, referrals, now)
+    ):
         if region not in known:
             continue
-        i, n = int(i), int(n)
+        n = int(n)
+        if what == "now":
+            current[(region, dest)] = current.get((region, dest), 0) + n
+            continue
+        i = int(i)
+        if what == "referral":
+            referred[region][i + 1] += n
+            if 0 <= i < size:
+                _put(months[i], "inflow_by_source", (region, trig), n)
+            continue
         for state, sign in ((dest, n), (source, -n)):
             if state is not None:
-                net.setdefault((region, state), [0] * (len(months) + 2))[i + 1] += sign
-        if i >= len(months):
+                net.setdefault((region, state), [0] * (size + 2))[i + 1] += sign
+        if i >= size:
             continue
         if dest == TrajectoryState.CLOSED.value:
             _put(months[i], "outflow_by_reason", (region, why or ClosureReason.OTHER.value), n)
         table = TRANSITION_TABLES.get(trig or "")
         if table:
             _put(months[i], table, (region,), n)
-    return net
-
-
-def _current(session: Session, known: set[str]) -> dict[tuple[str, str], int]:
-    """Trajectories per region and state now."""
-    t = Trajectory
-    query = (
-        select(t.region_code, t.state, func.count())
-        .where(_in_regions(t.region_code, known))
-        .group_by(t.region_code, t.state)
-    )
-    return {(r, str(getattr(s, "value", s))): int(n) for r, s, n in session.execute(query)}
+    _add_stock(ladder, months, current, referred, net)
 
 
 def _add_stock(
