@@ -201,18 +201,18 @@ class _Ladder:
 
     def moment(self, column: Any) -> Any:
         """The bucket of a UTC moment."""
-        return case(
-            (column < self.start, literal_column("-1")),
-            *((column < m.end, literal_column(str(i))) for i, m in enumerate(self.months)),
-            else_=literal_column(str(len(self.months))),
-        )
+        return self._bucket(column, self.start, [m.end for m in self.months])
 
     def day(self, column: Any) -> Any:
         """The bucket of a calendar date."""
+        return self._bucket(column, self.first_day, [m.end_day for m in self.months])
+
+    @staticmethod
+    def _bucket(column: Any, first: Any, ends: list[Any]) -> Any:
         return case(
-            (column < self.first_day, literal_column("-1")),
-            *((column < m.end_day, literal_column(str(i))) for i, m in enumerate(self.months)),
-            else_=literal_column(str(len(self.months))),
+            (column < first, literal_column("-1")),
+            *((column < end, literal_column(str(i))) for i, end in enumerate(ends)),
+            else_=literal_column(str(len(ends))),
         )
 
 
