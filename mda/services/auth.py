@@ -241,7 +241,8 @@ def load_session_user(session: Session, token: str) -> User | None:
     user_id, _, session_token = token.partition(":")
     if not (user_id.isascii() and user_id.isdigit() and len(user_id) < 10) or not session_token:
         return None
-    user = session.get(User, int(user_id))
+    # The regions and organisation with the row: every signed-in page needs them.
+    user = session.get(User, int(user_id), options=tokens.USER_WITH_REGIONS)
     if user is None or not user.active or user.session_token != session_token:
         return None
     return user

@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from mda.models import ApiToken, User
 from mda.services.context import Actor
@@ -25,6 +25,13 @@ TOKEN_PREFIX = "mda_"  # noqa: S105 - a marker, not a secret
 DEFAULT_LIFETIME = timedelta(hours=8)
 # Recording every use would turn each API read into a write; a minute is precise enough.
 LAST_USED_PRECISION = timedelta(minutes=1)
+
+#: Loader options for a user about to act (an API call, a signed-in page): their regions and
+#: organisation joined to the user's row, one statement where lazy loads would add two.
+USER_WITH_REGIONS = (
+    joinedload(User.regions),
+    joinedload(User.organisation),
+)
 
 
 def hash_token(token: str) -> str:
@@ -66,7 +73,17 @@ def verify_token(
     if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
     now = now or settings_of(session).now()
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    row = (
+        session.execute(
+            select(ApiToken)
+            .where(ApiToken.token_hash == hash_token(token))
+            # The user, their regions and organisation in the same statement: every API request
+            # comes here first.
+            .options(joinedload(ApiToken.user).options(*USER_WITH_REGIONS))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
     user = row.user

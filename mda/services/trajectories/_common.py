@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.interfaces import ORMOption
 
 from mda.models import (
     AccessLogEntry,
@@ -58,12 +59,23 @@ _ACCEPTED_STATES = frozenset(TrajectoryState) - {
 }
 
 
-def load(session: Session, actor: Actor, trajectory_id: int, action: AccessAction) -> Trajectory:
-    """The trajectory as the database has it now (never a stale copy from the identity map)."""
+def load(
+    session: Session,
+    actor: Actor,
+    trajectory_id: int,
+    action: AccessAction,
+    options: Sequence[ORMOption] = (),
+) -> Trajectory:
+    """The trajectory as the database has it now (never a stale copy from the identity map),
+    with its checklist and measurements, and whatever else ``options`` load with it."""
     trajectory = session.get(
         Trajectory,
         trajectory_id,
-        options=[selectinload(Trajectory.checklist), selectinload(Trajectory.measurements)],
+        options=[
+            selectinload(Trajectory.checklist),
+            selectinload(Trajectory.measurements),
+            *options,
+        ],
         populate_existing=True,
     )
     if trajectory is None:
@@ -88,14 +100,20 @@ def screening_rule(session: Session) -> workflow.ScreeningRule:
     return settings_of(session).screening_rule
 
 
-def was_accepted(session: Session, trajectory: Trajectory | StepState) -> bool:
+def was_accepted(
+    session: Session,
+    trajectory: Trajectory | StepState,
+    events: Sequence[TrajectoryEvent] | None = None,
+) -> bool:
     """Whether the trajectory was ever accepted after screening.
 
-    Only a closed trajectory needs its event log for this (one query); every other state
-    says it by itself.
+    Only a closed trajectory needs its event log for this: ``events`` when the caller has
+    read them already, else one query. Every other state says it by itself.
     """
     if trajectory.state is not TrajectoryState.CLOSED:
         return trajectory.state in _ACCEPTED_STATES
+    if events is not None:
+        return any(e.kind == "transition" and e.trigger == "accept" for e in events)
     return bool(
         session.scalar(
             select(
@@ -109,8 +127,13 @@ def was_accepted(session: Session, trajectory: Trajectory | StepState) -> bool:
     )
 
 
-def facts_of(session: Session, trajectory: Trajectory | StepState) -> workflow.TrajectoryFacts:
-    """The workflow facts that the trajectory's row (and, when closed, its log) holds."""
+def facts_of(
+    session: Session,
+    trajectory: Trajectory | StepState,
+    events: Sequence[TrajectoryEvent] | None = None,
+) -> workflow.TrajectoryFacts:
+    """The workflow facts that the trajectory's row (and, when closed, its log: ``events``
+    when the caller has them) holds."""
     return workflow.TrajectoryFacts(
         state=trajectory.state,
         version=trajectory.version,
@@ -125,7 +148,7 @@ def facts_of(session: Session, trajectory: Trajectory | StepState) -> workflow.T
         suspended=trajectory.suspended_at is not None,
         relapses=trajectory.relapses,
         reentries=trajectory.reentries,
-        accepted=was_accepted(session, trajectory),
+        accepted=was_accepted(session, trajectory, events),
     )
 
 

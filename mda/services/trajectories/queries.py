@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from mda.models import Deadline, Trajectory, TrajectoryEvent
+from mda.models import Deadline, Trajectory, TrajectoryEvent, User
 from mda.services.audit import access_entry, log_access, log_accesses
 from mda.services.authz import require_role
 from mda.services.context import Actor
@@ -26,9 +28,16 @@ from mda.workflows import trajectory as workflow
 
 
 def get_trajectory(session: Session, actor: Actor, trajectory_id: int) -> Trajectory:
-    """One trajectory; the read is logged."""
+    """One trajectory, with its coordinator; the read is logged."""
     with unit_of_work(session):
-        trajectory = load(session, actor, trajectory_id, AccessAction.READ)
+        trajectory = load(
+            session,
+            actor,
+            trajectory_id,
+            AccessAction.READ,
+            # The coordinator's name comes with the row (a join), not with a query of its own.
+            [joinedload(Trajectory.coordinator).load_only(User.id, User.username)],
+        )
         log_access(session, actor, AccessAction.READ, "trajectory", trajectory.id, trajectory.id)
         return trajectory
 
@@ -137,6 +146,9 @@ def replay_events(session: Session, trajectory: Trajectory) -> workflow.Trajecto
     )
 
 
-def current_facts(session: Session, trajectory: Trajectory) -> workflow.TrajectoryFacts:
-    """The workflow facts that the trajectory's row holds."""
-    return facts_of(session, trajectory)
+def current_facts(
+    session: Session, trajectory: Trajectory, events: Sequence[TrajectoryEvent] | None = None
+) -> workflow.TrajectoryFacts:
+    """The workflow facts that the trajectory's row holds (and, for a closed one, its log:
+    ``events`` when the caller has read them, else one query)."""
+    return facts_of(session, trajectory, events)

@@ -7,12 +7,13 @@ the service that loaded the trajectory did.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mda.models import Deadline, Trajectory
+from mda.models import Deadline, Trajectory, TrajectoryEvent
 from mda.services.authz import require_trajectory_access
 from mda.services.context import Actor
 from mda.services.settings import settings_of
@@ -41,10 +42,23 @@ def trajectory_summary(trajectory: Trajectory) -> dict[str, Any]:
     }
 
 
-def trajectory_view(session: Session, actor: Actor, trajectory: Trajectory) -> dict[str, Any]:
-    """Everything a coordinator sees of one trajectory, with the triggers allowed now."""
+def trajectory_view(
+    session: Session,
+    actor: Actor,
+    trajectory: Trajectory,
+    events: Sequence[TrajectoryEvent] | None = None,
+    facts: workflow.TrajectoryFacts | None = None,
+) -> dict[str, Any]:
+    """Everything a coordinator sees of one trajectory, with the triggers allowed now.
+
+    ``events`` and ``facts`` are the trajectory's log and workflow facts when the caller has
+    them already (read once per request, not once per use).
+    """
     require_trajectory_access(actor, trajectory.id, trajectory.region_code, AccessAction.READ)
-    facts = current_facts(session, trajectory)
+    if events is None:
+        events = events_of(session, trajectory)
+    if facts is None:
+        facts = current_facts(session, trajectory, events)
     items = {item.key: item for item in trajectory.checklist}
     checklist = [
         {
@@ -116,6 +130,6 @@ def trajectory_view(session: Session, actor: Actor, trajectory: Trajectory) -> d
                 "to_state": e.to_state,
                 "reason": e.reason,
             }
-            for e in events_of(session, trajectory)
+            for e in events
         ],
     }

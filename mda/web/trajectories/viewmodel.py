@@ -239,13 +239,14 @@ def region_names(session: Session) -> dict[str, str]:
 
 def trajectory_page(session: Session, actor: Actor, trajectory: Trajectory) -> dict[str, Any]:
     """Everything the trajectory page shows, labels and explanations included."""
-    view = trajectory_view(session, actor, trajectory)
+    events = events_of(session, trajectory)
+    facts = current_facts(session, trajectory, events)
+    view = trajectory_view(session, actor, trajectory, events, facts)
     now = settings_of(session).now()
     state = trajectory.state
     for item in view["checklist"]:
         item["label"] = label("checklist", item["key"])
         item["criterion"] = item["key"] in workflow.CRITERIA_KEYS
-    facts = current_facts(session, trajectory)
     settings = settings_of(session)
     for trigger in view["triggers"]:
         name = trigger["name"]
@@ -272,7 +273,7 @@ def trajectory_page(session: Session, actor: Actor, trajectory: Trajectory) -> d
         deadline["may_acknowledge"] = deadline["overdue"]
     # Open deadlines first, soonest due first; then the closed ones, latest first.
     view["deadlines"].sort(key=lambda d: (d["status"] != DeadlineStatus.OPEN.value, d["due_at"]))
-    data = {e.seq: e.data or {} for e in events_of(session, trajectory)}
+    data = {e.seq: e.data or {} for e in events}
     ids = [e["actor_id"] for e in view["events"]]
     ids += [
         d.get("coordinator_id") for d in data.values() if isinstance(d.get("coordinator_id"), int)
