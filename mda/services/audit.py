@@ -68,12 +68,12 @@ def log_access(
 
 
 _TABLE = cast(Table, AccessLogEntry.__table__)
-_COLUMNS = tuple(c.key for c in _TABLE.columns if c.key not in ("id", "at"))
 
 
-def log_accesses(session: Session, entries: Sequence[AccessLogEntry]) -> None:
+def log_accesses(session: Session, entries: Sequence[dict[str, Any]]) -> None:
     """Write many access-log rows (a page of search results) in one multi-row INSERT.
 
+    ``entries`` are :func:`access_values` (no ORM object is built for a row only written).
     They share one moment. Written at once in the current unit of work, they commit or roll
     back with it like :func:`log_access`.
     """
@@ -82,5 +82,5 @@ def log_accesses(session: Session, entries: Sequence[AccessLogEntry]) -> None:
     at = settings_of(session).now()
     session.execute(
         insert(_TABLE),  # Core: every row the same columns, one statement
-        [{"at": at, **{key: getattr(e, key) for key in _COLUMNS}} for e in entries],
+        [{"at": at, **entry} for entry in entries],
     )

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from mda.models import Region, Trajectory, User
 from mda.models.base import UTCDateTime
-from mda.services.audit import access_entry, log_accesses
+from mda.services.audit import access_values, log_accesses
 from mda.services.authz import require_region, require_role
 from mda.services.context import Actor
 from mda.services.errors import ValidationError, parse_enum
@@ -370,14 +370,14 @@ def _log(
     log_accesses(
         session,
         [
-            access_entry(
+            access_values(
                 actor,
                 AccessAction.SEARCH,
                 "trajectory",
                 details={**criteria, "results": len(rows), "total": total},
             ),
             *(
-                access_entry(
+                access_values(
                     actor,
                     AccessAction.SEARCH,
                     "trajectory",

@@ -8,7 +8,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from mda.models import Deadline, Trajectory, TrajectoryEvent, User
-from mda.services.audit import access_entry, log_access, log_accesses
+from mda.services.audit import access_values, log_access, log_accesses
 from mda.services.authz import require_role
 from mda.services.context import Actor
 from mda.services.errors import ValidationError, parse_enum
@@ -98,14 +98,14 @@ def list_trajectories(
         log_accesses(
             session,
             [
-                access_entry(
+                access_values(
                     actor,
                     AccessAction.SEARCH,
                     "trajectory",
                     details={**criteria, "results": len(rows), "total": total},
                 ),
                 *(
-                    access_entry(
+                    access_values(
                         actor,
                         AccessAction.SEARCH,
                         "trajectory",
