@@ -391,8 +391,12 @@ def _celery(app: Flask) -> Any:
 @click.pass_context
 def worker(ctx: click.Context) -> None:
     """Start a Celery worker; extra arguments go to Celery (e.g. --concurrency 4)."""
+    from mda import freeze_loaded
+
     app = _app()
-    _celery(app).worker_main(["worker", "--loglevel=INFO", *ctx.args])
+    celery = _celery(app)
+    freeze_loaded()  # a long-running process: see there
+    celery.worker_main(["worker", "--loglevel=INFO", *ctx.args])
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

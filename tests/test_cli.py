@@ -117,3 +117,27 @@ def test_retention_run_and_keys_status_on_a_fresh_instance(cli_env):
     assert status.exit_code == 0, status.output
     assert "Current key version: 1" in status.output
     assert "  version 1: 0 trajectories (current)" in status.output
+
+
+def test_worker_starts_with_what_it_loaded_frozen_for_the_collector(cli_env, monkeypatch):
+    """``mda worker`` settles as gunicorn's workers do (``mda.freeze_loaded``) before Celery
+    takes over; Celery itself is replaced here, the real worker runs in tests/test_run.py."""
+    import gc
+
+    from mda import cli as mda_cli
+
+    seen: list[tuple[int, list[str]]] = []
+
+    class Celery:
+        def worker_main(self, argv: list[str]) -> None:
+            seen.append((gc.get_freeze_count(), argv))
+
+    monkeypatch.setattr(mda_cli, "_celery", lambda app: Celery())
+    try:
+        result = CliRunner().invoke(cli, ["worker", "--concurrency", "2"])
+    finally:
+        gc.unfreeze()  # the test process goes on as before
+    assert result.exit_code == 0, result.output
+    [(frozen, argv)] = seen
+    assert frozen > 100_000
+    assert argv == ["worker", "--loglevel=INFO", "--concurrency", "2"]

@@ -280,3 +280,56 @@ def test_a_step_returns_the_trajectory_when_the_session_had_none(session, act, c
     assert returned.state is S.SCREENING
     assert {i.key for i in returned.checklist} == {"multiple_life_domains"}
     assert session.get(Trajectory, tid) is returned
+
+
+def test_writes_compiled_once_fill_constant_defaults_and_leave_the_rest_to_execute(
+    committing_engine,
+):
+    """``steps._run`` (SQLite's step writes): a deadline opened without ``stage``,
+    ``escalations`` and ``version`` gets their columns' constants; an access-log row without
+    ``details`` (a default made by a function) is left to ``execute``, which makes it. On
+    PostgreSQL (named parameters) every statement is left to ``execute``."""
+    from mda.models.base import utcnow
+    from mda.vocabulary import AccessAction
+
+    with new_session(committing_engine) as session:
+        coordinator = factories.user(session)
+        tid = factories.trajectory(session, coordinator).id
+        session.commit()
+    now = utcnow()
+    opened = {
+        "trajectory_id": tid,
+        "region_code": "UTR",
+        "kind": DeadlineKind.PLAN_REVIEW_DUE,
+        "status": DeadlineStatus.OPEN,
+        "opened_at": now,
+        "due_at": now,
+        "next_action_at": now,
+        "computation": {"rule": "plan_review_due", "due": now.isoformat()},
+    }
+    access = {
+        "at": now,
+        "username": "writer test",
+        "action": AccessAction.READ,
+        "object_type": "trajectory",
+        "trajectory_id": tid,
+        "channel": "cli",
+    }
+    with committing_engine.begin() as conn:
+        steps._run(conn, steps._INSERT["deadlines"], [opened])
+        steps._run(conn, steps._INSERT_ACCESS, access)
+    dialect = committing_engine.dialect.name
+    deadline_key = (steps._INSERT["deadlines"], dialect, tuple(opened))
+    access_key = (steps._INSERT_ACCESS, dialect, tuple(access))
+    assert (steps._PREPARED[deadline_key] is not None) is (dialect == "sqlite")
+    assert steps._PREPARED[access_key] is None
+
+    with new_session(committing_engine) as session:
+        row = session.scalars(
+            select(Deadline).filter_by(trajectory_id=tid, kind=DeadlineKind.PLAN_REVIEW_DUE)
+        ).one()
+        assert (row.stage, row.escalations, row.version) == (0, 0, 1)
+        assert row.kind is DeadlineKind.PLAN_REVIEW_DUE and row.status is DeadlineStatus.OPEN
+        assert row.due_at == now and row.computation == opened["computation"]
+        entry = session.scalars(select(AccessLogEntry).filter_by(username="writer test")).one()
+        assert entry.details == {} and entry.at == now and entry.trajectory_id == tid

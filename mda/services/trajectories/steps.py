@@ -655,19 +655,20 @@ _INSERT_EVENT, _INSERT_ACCESS = insert(_EVENTS), insert(_ACCESS)
 
 def _write_one_by_one(conn: Connection, state: StepState, rows: _Rows) -> None:
     """SQLite: a statement per table (each is a call into the library, no network)."""
-    moved = conn.execute(_MOVE, {"b_id": state.id, "b_version": state.version, **rows.trajectory})
+    moved = _run(conn, _MOVE, {"b_id": state.id, "b_version": state.version, **rows.trajectory})
     if moved.rowcount != 1:
         raise Conflict(msg(CONFLICT))
     if rows.new_items:
-        conn.execute(_INSERT[_CHECKLIST.name], rows.new_items)
+        _run(conn, _INSERT[_CHECKLIST.name], rows.new_items)
     for item in rows.changed_items:
         values = {k: v for k, v in item.items() if k not in ("trajectory_id", "key")}
-        conn.execute(_SET_ITEM, {"b_trajectory_id": state.id, "b_key": item["key"], **values})
+        _run(conn, _SET_ITEM, {"b_trajectory_id": state.id, "b_key": item["key"], **values})
     if rows.measurement is not None:
-        conn.execute(_INSERT[_MEASUREMENTS.name], rows.measurement)
+        _run(conn, _INSERT[_MEASUREMENTS.name], rows.measurement)
     for status, deadlines in rows.closed.items():
         for deadline in deadlines:
-            closed = conn.execute(
+            closed = _run(
+                conn,
                 _CLOSE,
                 {
                     "b_id": deadline.id,
@@ -680,9 +681,65 @@ def _write_one_by_one(conn: Connection, state: StepState, rows: _Rows) -> None:
             if closed.rowcount != 1:
                 raise Conflict(msg(CONFLICT))
     if rows.opened:
-        conn.execute(_INSERT[_DEADLINES.name], rows.opened)
-    conn.execute(_INSERT_EVENT, rows.event)
-    conn.execute(_INSERT_ACCESS, rows.access)
+        _run(conn, _INSERT[_DEADLINES.name], rows.opened)
+    _run(conn, _INSERT_EVENT, rows.event)
+    _run(conn, _INSERT_ACCESS, rows.access)
+
+
+#: (statement, dialect, parameter names) -> the SQL and, per parameter in order, its name,
+#: converter and default; None where a statement is left to ``execute``.
+_PREPARED: dict[tuple[Any, str, tuple[str, ...]], Any] = {}
+_NO_DEFAULT = object()
+
+
+def _run(conn: Connection, statement: Any, values: dict[str, Any] | list[dict[str, Any]]) -> Any:
+    """``conn.execute(statement, values)``, with the compiling done once per set of parameters.
+
+    The SQL and each parameter's converter (its type's bind processor: moments to UTC text,
+    JSON, enum values) are kept, with the constant defaults of columns not given (an opened
+    deadline's ``stage`` 0); the step's values go to the driver through ``exec_driver_sql``,
+    with the same events and the same errors as ``execute`` but none of its per-call cache
+    lookups (about 11 of its 33 µs per statement on SQLite; a step issues five or six).
+    """
+    rows = values if isinstance(values, list) else [values]
+    names = tuple(rows[0])
+    key = (statement, conn.dialect.name, names)
+    prepared = _PREPARED.get(key, _NO_DEFAULT)
+    if prepared is _NO_DEFAULT:
+        prepared = _PREPARED[key] = _prepare(conn.dialect, statement, names)
+    if prepared is None:
+        return conn.execute(statement, values)
+    sql, parameters = prepared
+    converted = [
+        tuple(
+            value if convert is None else convert(value)
+            for name, convert, default in parameters
+            for value in (row.get(name, default),)
+        )
+        for row in rows
+    ]
+    return conn.exec_driver_sql(sql, converted if isinstance(values, list) else converted[0])
+
+
+def _prepare(dialect: Dialect, statement: Any, names: tuple[str, ...]) -> Any:
+    """What :func:`_run` keeps of ``statement`` given ``names``; None where a parameter it
+    cannot fill (a default made by a function, say) would be missing."""
+    compiled = statement.compile(dialect=dialect, column_keys=list(names))
+    order = compiled.positiontup
+    if order is None:  # pragma: no cover (SQLite's driver takes positional parameters)
+        return None
+    table = statement.table
+    parameters = []
+    for name in order:
+        default: Any = _NO_DEFAULT
+        if name not in names:
+            column_default = table.c[name].default if name in table.c else None
+            if column_default is None or not column_default.is_scalar:
+                return None
+            default = column_default.arg
+        convert = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        parameters.append((name, convert, default))
+    return compiled.string, tuple(parameters)
 
 
 def _write_in_one_statement(conn: Connection, state: StepState, rows: _Rows) -> None:
