@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
+from typing import cast as type_cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import JSON, Integer, String, Table, cast, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from mda.models import AccessLogEntry
@@ -67,20 +68,56 @@ def log_access(
     return entry
 
 
-_TABLE = cast(Table, AccessLogEntry.__table__)
+_TABLE = type_cast(Table, AccessLogEntry.__table__)
 
 
-def log_accesses(session: Session, entries: Sequence[dict[str, Any]]) -> None:
-    """Write many access-log rows (a page of search results) in one multi-row INSERT.
+def log_shown(
+    session: Session,
+    actor: Actor,
+    search: dict[str, Any],
+    shown: Sequence[int],
+    details: dict[str, Any],
+) -> None:
+    """Log a page of search results: the search (``search`` its details), and one row per
+    trajectory it showed (``shown``, each with ``details``), so "who saw trajectory X" is
+    answered by its id.
 
-    ``entries`` are :func:`access_values` (no ORM object is built for a row only written).
-    They share one moment. Written at once in the current unit of work, they commit or roll
-    back with it like :func:`log_access`.
+    One ``INSERT ... SELECT``: the search's row, and the shown ones made by the database from
+    the ids passed as one JSON array (``json_each`` on SQLite, ``json_array_elements_text`` on
+    PostgreSQL). A page of 50 is one statement with 13 parameters, not 51 rows of 11 built,
+    converted and sent one by one. They share one moment, and commit or roll back with the
+    current unit of work like :func:`log_access`.
     """
-    if not entries:
-        return
     at = settings_of(session).now()
-    session.execute(
-        insert(_TABLE),  # Core: every row the same columns, one statement
-        [{"at": at, **entry} for entry in entries],
-    )
+
+    def one_row(values: dict[str, Any], **expressions: Any) -> Any:
+        """A SELECT of one access-log row: ``values`` as parameters of their column's type,
+        ``expressions`` (the shown trajectory's id) as SQL."""
+        given = {"at": at, **values}
+        return select(
+            *(
+                expressions[name] if name in expressions
+                else literal(given[name], _TABLE.c[name].type)
+                for name in _INSERTED
+            )
+        )  # fmt: skip
+
+    parts = [one_row(access_values(actor, AccessAction.SEARCH, "trajectory", details=search))]
+    if shown:
+        ids = literal([int(i) for i in shown], JSON())
+        if session.get_bind().dialect.name == "postgresql":
+            elements = func.json_array_elements_text(ids).table_valued("value")
+        else:
+            elements = func.json_each(ids).table_valued("value")
+        trajectory_id = cast(elements.c.value, Integer)
+        values = access_values(actor, AccessAction.SEARCH, "trajectory", details=details)
+        parts.append(
+            one_row(
+                values, object_id=cast(trajectory_id, String), trajectory_id=trajectory_id
+            ).select_from(elements)
+        )
+    session.execute(insert(_TABLE).from_select(list(_INSERTED), union_all(*parts)))
+
+
+#: The columns :func:`log_shown` writes (all but the id).
+_INSERTED = tuple(c.key for c in _TABLE.columns if c.key != "id")

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from mda.models import Region, Trajectory, User
 from mda.models.base import UTCDateTime
-from mda.services.audit import access_values, log_accesses
+from mda.services.audit import log_shown
 from mda.services.authz import require_region, require_role
 from mda.services.context import Actor
 from mda.services.errors import ValidationError, parse_enum
@@ -47,7 +47,7 @@ from mda.services.messages import msg, term
 from mda.services.settings import settings_of
 from mda.services.trajectories._common import MAX_PER_PAGE
 from mda.services.uow import unit_of_work
-from mda.vocabulary import STATE_PHASE, AccessAction, DeadlineKind, Phase, Role, TrajectoryState
+from mda.vocabulary import STATE_PHASE, DeadlineKind, Phase, Role, TrajectoryState
 
 
 @dataclass(frozen=True)
@@ -367,25 +367,10 @@ def _log(
         "pseudonym": prefix,
         "next_page": cursor is not None,
     }
-    log_accesses(
+    log_shown(
         session,
-        [
-            access_values(
-                actor,
-                AccessAction.SEARCH,
-                "trajectory",
-                details={**criteria, "results": len(rows), "total": total},
-            ),
-            *(
-                access_values(
-                    actor,
-                    AccessAction.SEARCH,
-                    "trajectory",
-                    row.trajectory_id,
-                    row.trajectory_id,
-                    {"by": "worklist", **criteria},
-                )
-                for row in rows
-            ),
-        ],
+        actor,
+        {**criteria, "results": len(rows), "total": total},
+        [row.trajectory_id for row in rows],
+        {"by": "worklist", **criteria},
     )

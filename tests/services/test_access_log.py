@@ -83,10 +83,19 @@ def test_a_list_of_n_writes_n_entries_with_their_trajectory_ids(backend, session
         rows, total = svc.list_trajectories(session, act)
     assert [r.id for r in rows] == [t.id for t in mine] and total == 3
     assert _seen(session, since) == [t.id for t in mine]
-    assert len(inserts) == 1, "a page of entries is one multi-row insert"
+    assert len(inserts) == 1, "a page of entries is one statement"
     # Besides the entries per trajectory, the search itself with its criteria.
     (search,) = _entries(session, AccessLogEntry.id > since, AccessLogEntry.trajectory_id.is_(None))
     assert search.action is AccessAction.SEARCH and search.details["results"] == 3
+    # Each shown trajectory's entry, as the database made it from the page's ids: the same
+    # moment, user and channel as the search, its id as the object, the list's criteria.
+    shown = _entries(session, AccessLogEntry.id > since, AccessLogEntry.trajectory_id.is_not(None))
+    for entry, trajectory in zip(shown, mine, strict=True):
+        assert entry.object_type == "trajectory" and entry.object_id == str(trajectory.id)
+        assert entry.action is AccessAction.SEARCH and entry.details["by"] == "list"
+        assert (entry.at, entry.user_id, entry.username, entry.channel) == (
+            search.at, coordinator.id, coordinator.username, search.channel
+        )  # fmt: skip
     # Who saw trajectory X: by its id.
     who = _entries(session, AccessLogEntry.trajectory_id == mine[1].id)
     assert [(e.action, e.user_id) for e in who][-1] == (AccessAction.SEARCH, coordinator.id)

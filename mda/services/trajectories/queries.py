@@ -8,7 +8,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from mda.models import Deadline, Trajectory, TrajectoryEvent, User
-from mda.services.audit import access_values, log_access, log_accesses
+from mda.services.audit import log_access, log_shown
 from mda.services.authz import require_role
 from mda.services.context import Actor
 from mda.services.errors import ValidationError, parse_enum
@@ -94,28 +94,13 @@ def list_trajectories(
         )
         criteria = {"state": state, "phase": phase, "overdue": overdue, "page": page}
         # The search itself, and one entry per trajectory it showed (so "who saw trajectory
-        # X" is answered by its id), written together in one multi-row insert.
-        log_accesses(
+        # X" is answered by its id), written together in one statement.
+        log_shown(
             session,
-            [
-                access_values(
-                    actor,
-                    AccessAction.SEARCH,
-                    "trajectory",
-                    details={**criteria, "results": len(rows), "total": total},
-                ),
-                *(
-                    access_values(
-                        actor,
-                        AccessAction.SEARCH,
-                        "trajectory",
-                        row.id,
-                        row.id,
-                        {"by": "list", **criteria},
-                    )
-                    for row in rows
-                ),
-            ],
+            actor,
+            {**criteria, "results": len(rows), "total": total},
+            [row.id for row in rows],
+            {"by": "list", **criteria},
         )
         return rows, total
 
