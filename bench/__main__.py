@@ -116,7 +116,7 @@ def run_w3(results: Results, names: list[str], quick: bool) -> None:
                 households=100 if quick else 2000,
                 clients=[1, 2] if quick else [1, 4, 8],
                 seconds=0.25 if quick else 3.0,
-                workers=1 if quick else 2,
+                workers=1 if quick else 4,
             )
     results.table("W3 web: latency under concurrent clients", rows)
     floors = {

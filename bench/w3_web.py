@@ -1,8 +1,10 @@
 """W3 web: API and worklist latency under 1, 4 and 8 concurrent clients.
 
-gunicorn serves the app on loopback against a database filled by :func:`mda.demo.generate`;
-threaded clients (one keep-alive connection each) signed in as a coordinator of the largest
-region measure, for a few seconds per concurrency:
+gunicorn serves the app on loopback against a database filled by :func:`mda.demo.generate`
+(4 synchronous workers, as the README's production command runs it; ``--workers`` and
+``--threads`` to measure others, such as ``mda run``'s workers of 4 threads); threaded
+clients (one keep-alive connection each, opened again when a synchronous worker closes it)
+signed in as a coordinator of the largest region measure, for a few seconds per concurrency:
 
 - ``api read``: ``GET /api/v1/trajectories/<id>`` of a random trajectory of the region (bearer
   token; the trajectory with its checklist, triggers, deadlines, measurements and events);
@@ -302,8 +304,8 @@ def run(
     clients: list[int] | None = None,
     seconds: float = 5.0,
     seed: int = 13,
-    workers: int = 2,
-    threads: int = 4,
+    workers: int = 4,
+    threads: int = 1,
 ) -> list[dict[str, object]]:
     """W3 on one (fresh, migrated) backend: one row per (what, clients)."""
     clients = clients or [1, 4, 8]
@@ -369,8 +371,8 @@ def main() -> None:
     )
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument(
