@@ -146,7 +146,9 @@ def _drive_services(
             for kind, arg in STEPS:
                 with timer.measure():
                     if kind == "trigger":
-                        extra = {"closure_reason": "goals_met"} if arg == "close" else {}
+                        extra: dict[str, Any] = (
+                            {"closure_reason": "goals_met"} if arg == "close" else {}
+                        )
                         svc.fire_trigger(session, actor, tid, arg, **extra)
                     elif kind == "check":
                         svc.set_checklist_item(session, actor, tid, arg, True)

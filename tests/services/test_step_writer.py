@@ -318,10 +318,10 @@ def test_writes_compiled_once_fill_constant_defaults_and_leave_the_rest_to_execu
     with committing_engine.begin() as conn:
         steps._run(conn, steps._INSERT["deadlines"], [opened])
         steps._run(conn, steps._INSERT_ACCESS, access)
-    dialect = committing_engine.dialect.name
+    dialect = committing_engine.dialect
     deadline_key = (steps._INSERT["deadlines"], dialect, tuple(opened))
     access_key = (steps._INSERT_ACCESS, dialect, tuple(access))
-    assert (steps._PREPARED[deadline_key] is not None) is (dialect == "sqlite")
+    assert (steps._PREPARED[deadline_key] is not None) is (dialect.name == "sqlite")
     assert steps._PREPARED[access_key] is None
 
     with new_session(committing_engine) as session:

@@ -36,6 +36,7 @@ from sqlalchemy import (
     Connection,
     Table,
     Text,
+    Update,
     and_,
     bindparam,
     func,
@@ -688,7 +689,7 @@ def _write_one_by_one(conn: Connection, state: StepState, rows: _Rows) -> None:
 
 #: (statement, dialect, parameter names) -> the SQL and, per parameter in order, its name,
 #: converter and default; None where a statement is left to ``execute``.
-_PREPARED: dict[tuple[Any, str, tuple[str, ...]], Any] = {}
+_PREPARED: dict[tuple[Any, Dialect, tuple[str, ...]], Any] = {}
 _NO_DEFAULT = object()
 
 
@@ -703,7 +704,7 @@ def _run(conn: Connection, statement: Any, values: dict[str, Any] | list[dict[st
     """
     rows = values if isinstance(values, list) else [values]
     names = tuple(rows[0])
-    key = (statement, conn.dialect.name, names)
+    key = (statement, conn.dialect, names)
     prepared = _PREPARED.get(key, _NO_DEFAULT)
     if prepared is _NO_DEFAULT:
         prepared = _PREPARED[key] = _prepare(conn.dialect, statement, names)
@@ -714,7 +715,9 @@ def _run(conn: Connection, statement: Any, values: dict[str, Any] | list[dict[st
         tuple(
             value if convert is None else convert(value)
             for name, convert, default in parameters
-            for value in (row.get(name, default),)
+            # Every row has the first one's names (a KeyError otherwise, as a missing value
+            # is an error for execute too); the columns' constants fill the others.
+            for value in (row[name] if default is _NO_DEFAULT else default,)
         )
         for row in rows
     ]
@@ -726,14 +729,19 @@ def _prepare(dialect: Dialect, statement: Any, names: tuple[str, ...]) -> Any:
     cannot fill (a default made by a function, say) would be missing."""
     compiled = statement.compile(dialect=dialect, column_keys=list(names))
     order = compiled.positiontup
-    if order is None:  # pragma: no cover (SQLite's driver takes positional parameters)
+    if order is None:  # a driver taking named parameters (psycopg): left to execute
         return None
     table = statement.table
+    updating = isinstance(statement, Update)
     parameters = []
     for name in order:
         default: Any = _NO_DEFAULT
         if name not in names:
-            column_default = table.c[name].default if name in table.c else None
+            column = table.c.get(name)
+            # What execute would fill in: an UPDATE's columns take their update default.
+            column_default = None if column is None else (
+                column.onupdate if updating else column.default
+            )  # fmt: skip
             if column_default is None or not column_default.is_scalar:
                 return None
             default = column_default.arg
