@@ -69,6 +69,8 @@ def log_access(
 
 
 _TABLE = type_cast(Table, AccessLogEntry.__table__)
+#: The columns :func:`log_shown` writes (all but the id).
+_INSERTED = tuple(c.key for c in _TABLE.columns if c.key != "id")
 
 
 def log_shown(
@@ -117,7 +119,3 @@ def log_shown(
             ).select_from(elements)
         )
     session.execute(insert(_TABLE).from_select(list(_INSERTED), union_all(*parts)))
-
-
-#: The columns :func:`log_shown` writes (all but the id).
-_INSERTED = tuple(c.key for c in _TABLE.columns if c.key != "id")

@@ -95,3 +95,25 @@ def api_as(client: Any, session: Session) -> Callable[..., ApiCaller]:
 
 def count(session: Session, model: type) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+#: A household's registration (all but the reference), as most API tests send it.
+HOUSEHOLD = {
+    "region": "UTR",
+    "referral_source": "veilig_thuis",
+    "violence_types": ["partner_violence"],
+    "children": "1",
+}
+
+
+@pytest.fixture
+def coordinator(api_as: Callable[..., ApiCaller]) -> ApiCaller:
+    """A coordinator of UTR, signed in to the API (modules may define their own)."""
+    return api_as(Role.COORDINATOR, ["UTR"])
+
+
+def register(caller: ApiCaller, reference: str, **changes: Any) -> dict:
+    """POST /trajectories with :data:`HOUSEHOLD` and ``reference``; the 201's body."""
+    response = caller.post("trajectories", json={**HOUSEHOLD, "reference": reference, **changes})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()

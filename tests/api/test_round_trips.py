@@ -10,29 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from mda.vocabulary import Role
-
-NEW = {
-    "region": "UTR",
-    "referral_source": "veilig_thuis",
-    "violence_types": ["partner_violence"],
-    "children": "1",
-}
-
-
-@pytest.fixture
-def coordinator(api_as):
-    return api_as(Role.COORDINATOR, ["UTR"])
-
-
-def register(caller, reference: str) -> int:
-    response = caller.post("trajectories", json={**NEW, "reference": reference})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
+from tests.api.conftest import register
 
 
 @contextmanager
@@ -60,12 +42,7 @@ def _tables(seen: list[str]) -> list[str]:
 
 def test_a_trajectory_read_is_seven_statements(coordinator, api_as, session):
     colleague = api_as(Role.COORDINATOR, ["UTR"])  # reads: the coordinator is someone else
-    tid, closed = (
-        coordinator.post("trajectories", json={**NEW, "reference": f"REF-READ-{n}"}).get_json()[
-            "id"
-        ]
-        for n in (1, 2)
-    )
+    tid, closed = (register(coordinator, f"REF-READ-{n}")["id"] for n in (1, 2))
     close = {"trigger": "close", "closure_reason": "household_withdrew"}
     closing = coordinator.change("POST", f"trajectories/{closed}/transitions", json=close)
     assert closing.status_code == 200, closing.get_json()

@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from mda.models import AccessLogEntry
 from mda.vocabulary import Role
-
-NEW = {
-    "region": "UTR",
-    "referral_source": "veilig_thuis",
-    "violence_types": ["partner_violence"],
-    "children": "1",
-}
-
-
-@pytest.fixture
-def coordinator(api_as):
-    return api_as(Role.COORDINATOR, ["UTR"])
-
-
-def register(caller, reference: str, **changes) -> dict:
-    response = caller.post("trajectories", json={**NEW, "reference": reference, **changes})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
+from tests.api.conftest import register
 
 
 def test_lists_open_trajectories_earliest_due_first_by_cursor(coordinator, api_as):
