@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from mda.demo import (
@@ -398,8 +398,109 @@ def test_processes_change_the_speed_never_the_rows(backend, request, tmp_path_fa
         finally:
             engine.dispose()
     assert dumps[0] == dumps[1]
-    trajectories = dumps[0][0]
+    trajectories, events = dumps[0][0], dumps[0][1]
     assert [int(row[0]) for row in trajectories] == list(range(1, 131))
+    # Each block's access log is derived as the block is written: every event of every block
+    # has its row (the read rows come on top).
+    steps = [row for row in dumps[0][5] if row[5] != "read"]
+    assert len(steps) == len(events) > 130
+    assert {row[8] for row in steps} == {row[0] for row in trajectories}
+
+
+@pytest.mark.parametrize("where", ["simulation", "writer"])
+def test_a_failed_run_leaves_nothing_behind(fresh_engine, backend, monkeypatch, where):
+    """The load is one transaction: a run that fails halfway (in the simulation of a block,
+    or in writing one) leaves the database as it was, indexes and journal included, and the
+    next run works."""
+    from mda.demo import blocks, writer
+
+    engine = fresh_engine
+    monkeypatch.setattr(blocks, "BLOCK", 40)
+    indexes_before = _indexes(engine)
+    before = _dump(engine)
+    with engine.connect() as connection:
+        logged = connection.scalar(select(func.count()).select_from(AccessLogEntry))
+    seen: list[int] = []
+
+    def failing(original):
+        def run(self, batch_or_task):
+            seen.append(batch_or_task.number)
+            if batch_or_task.number == 2:
+                raise RuntimeError("interrupted")
+            return original(self, batch_or_task)
+
+        return run
+
+    if where == "simulation":
+        monkeypatch.setattr(blocks.Blocks, "run", failing(blocks.Blocks.run))
+    else:
+        monkeypatch.setattr(writer.BulkWriter, "_derive", failing(writer.BulkWriter._derive))
+    with pytest.raises(RuntimeError) as raised:
+        generate(engine, households=200, seed=4, since=SINCE, now=NOW, processes=1)
+    assert "interrupted" in repr(raised.value) + repr(raised.value.__cause__)
+    assert 2 in seen
+    assert _dump(engine) == before
+    assert _indexes(engine) == indexes_before
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(AccessLogEntry)) == logged
+        if backend == "sqlite":
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    monkeypatch.undo()
+
+    result = generate(engine, households=50, seed=4, since=SINCE, now=NOW)
+    assert result.rows["trajectories"] == 50
+    assert _indexes(engine) == indexes_before
+
+
+_LOADED = ("trajectories", "trajectory_events", "access_log", "deadlines", "checklist_items",
+           "safety_measurements")  # fmt: skip
+
+
+def _indexes(engine: Engine) -> dict[str, list[str]]:
+    """The secondary indexes and foreign keys of the tables a run loads."""
+    inspector = inspect(engine)
+    return {
+        name: sorted(
+            [str(ix["name"]) for ix in inspector.get_indexes(name)]
+            + [str(fk["name"]) for fk in inspector.get_foreign_keys(name)]
+        )
+        for name in _LOADED
+    }
+
+
+def test_sqlite_loads_through_a_rollback_journal_when_alone(tmp_path, monkeypatch):
+    """Alone on the database, the load leaves the write-ahead log for a rollback journal (the
+    pages written once); with another connection open it keeps the log. WAL either way after."""
+    from mda.demo import writer
+
+    modes: list[str] = []
+    original = writer.BulkWriter.create_indexes
+
+    def create_indexes(self):
+        modes.append(self.connection.exec_driver_sql("PRAGMA journal_mode").scalar())
+        original(self)
+
+    monkeypatch.setattr(writer.BulkWriter, "create_indexes", create_indexes)
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    other = make_engine(f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    try:
+        migrate(engine)
+        engine.dispose()
+        generate(engine, households=30, seed=2, since=SINCE, now=NOW)
+        with other.connect() as reader:
+            assert reader.scalar(select(func.count()).select_from(Trajectory)) == 30
+            generate(engine, households=30, seed=3, since=SINCE, now=NOW)
+            # The reader went on reading its snapshot meanwhile, and sees the load after.
+            assert reader.scalar(select(func.count()).select_from(Trajectory)) == 30
+            reader.rollback()
+            assert reader.scalar(select(func.count()).select_from(Trajectory)) == 60
+        assert modes == ["delete", "wal"]
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert not (tmp_path / "demo.sqlite-journal").exists()
+    finally:
+        other.dispose()
+        engine.dispose()
 
 
 def _rows(session: Session, model, order, where=None):

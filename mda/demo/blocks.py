@@ -86,6 +86,7 @@ class Rows:
     """A block's rows, per table: ``COPY`` text or tuples, and how many."""
 
     households: int
+    number: int = 0  # the block's number (where its ids lie: see :func:`block_ids`)
     tables: dict[str, str | list[tuple[Any, ...]]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -159,7 +160,7 @@ class Blocks:
             used = getattr(ids, table) - getattr(start, table)
             if used > size * ID_ROOM[table]:  # pragma: no cover (far above any household's)
                 raise RuntimeError(f"block {task.number} used {used} {table} ids, beyond its room")
-        rows = Rows(households=size)
+        rows = Rows(households=size, number=task.number)
         for name in TABLES:
             found: list[tuple[Any, ...]] = getattr(batch, name)
             rows.counts[name] = len(found)

@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import random
 import secrets
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -213,6 +214,7 @@ def generate(
         writer = BulkWriter(connection, columns)
         if empty:
             writer.drop_indexes()
+        writer.derive_access(ids, block, coordinators)
         writer.start()
         try:
             for rows in _blocks(context, tasks, processes):
@@ -221,7 +223,6 @@ def generate(
                     progress(rows.households)
         finally:
             writer.finish()
-        writer.derive_access(ids, block, coordinators)
         writer.create_indexes()
         writer.reset_sequences()
         result.rows = dict(writer.rows)
@@ -235,7 +236,17 @@ def _bulk_load(connection: Connection) -> Iterator[None]:
     """SQLite settings for one large load on ``connection``, restored afterwards: no sync to
     disk until the commit, a large page cache, sorts in memory, and no per-row foreign key
     look-ups (the rows reference users and regions read in the same transaction, and each
-    other by ids assigned here; PostgreSQL checks them when it adds its constraints back)."""
+    other by ids assigned here; PostgreSQL checks them when it adds its constraints back).
+
+    When no other connection has the database open, the load also goes through a rollback
+    journal instead of the write-ahead log: the pages are then written once, into the
+    database, instead of into a log as large as the load (20 GB for a million households),
+    whose pages every read must look up, and then copied into the database at the commit. A
+    rollback journal keeps only the pages the load changes, so a failed or killed run is
+    still undone (by the next connection, from the journal left behind). While the load runs,
+    other processes cannot open the database; one that had it open already keeps the
+    write-ahead log, and the load simply uses it.
+    """
     if connection.dialect.name != "sqlite":
         yield
         return
@@ -250,9 +261,17 @@ def _bulk_load(connection: Connection) -> Iterator[None]:
         "PRAGMA foreign_keys=OFF",  # only outside a transaction, as here
     ):
         raw.execute(statement)
+    journal = str(raw.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+    if journal == "wal":
+        # Leaving WAL needs the database to itself: SQLite answers with the mode it kept
+        # (or that the database is busy) when another connection has it open.
+        with contextlib.suppress(sqlite3.OperationalError):
+            raw.execute("PRAGMA journal_mode=DELETE")
     try:
         yield
     finally:
+        if journal == "wal":
+            raw.execute("PRAGMA journal_mode=WAL")
         for name, value in before.items():
             raw.execute(f"PRAGMA {name}={int(value)}")
 

@@ -11,9 +11,10 @@ block of households (or collects it from the worker processes, see :mod:`mda.dem
 the server's work overlaps with the simulation. A block's rows arrive as ``COPY`` text made by
 its worker, streamed as they are, or as tuples.
 
-The access log is not sent at all: after the last block, one ``INSERT ... SELECT`` derives
-each event's access-log row from the event, its trajectory and its coordinator (a third of all
-rows, made by the database without Python formatting or the server parsing them).
+The access log is not sent at all: right after each block's rows, an ``INSERT ... SELECT``
+derives each of its events' access-log rows from the event, its trajectory and its coordinator
+(a third of all rows, made by the database without Python formatting or the server parsing
+them, while the next blocks are simulated, and with the block's rows still in its cache).
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, ForeignKeyConstraint, Index, Table, inspect, text
 from sqlalchemy.schema import AddConstraint, CreateIndex
 
-from mda.demo.blocks import Rows, access_ids
+from mda.demo.blocks import Rows, access_ids, block_ids
 from mda.demo.population import (
     ACCESS_COLUMNS,
     CHECKLIST_COLUMNS,
@@ -67,6 +69,18 @@ TABLES: tuple[Table, ...] = tuple(
 ID_TABLES = ("trajectories", "trajectory_events", "access_log", "safety_measurements", "deadlines")
 
 
+@dataclass(frozen=True)
+class _Access:
+    """How the access log is derived: the run's first ids, its block size, the shift from an
+    event's id to its access-log row's (:func:`mda.demo.blocks.access_ids`), the statements."""
+
+    first: Ids
+    block: int
+    shift: int
+    changes: str
+    reads: str
+
+
 class BulkWriter:
     """Writes :class:`Batch` rows through ``connection`` (inside its open transaction)."""
 
@@ -89,6 +103,7 @@ class BulkWriter:
         self._queue: queue.Queue[Rows | None] = queue.Queue(maxsize=2)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._access: _Access | None = None
 
     # --- indexes ------------------------------------------------------------------------
 
@@ -144,9 +159,10 @@ class BulkWriter:
 
     def derive_access(
         self, first: Ids, block: int, coordinators: Mapping[str, Sequence[Coordinator]]
-    ) -> int:
-        """Write the access-log rows of every event written since ``first`` (``INSERT ...
-        SELECT``, after loading and before the indexes come back).
+    ) -> None:
+        """Derive the access-log rows of each block's events as the block is written (``INSERT
+        ... SELECT`` right after its rows, by the writer thread on PostgreSQL, so the server
+        makes them while the next blocks are simulated). Call before :meth:`start`.
 
         Each of a household's steps is logged as the services log it: by its coordinator
         (name, on whose behalf, workstation address), ``create`` for the registration and
@@ -154,18 +170,11 @@ class BulkWriter:
         step. Before each transition, measurement and deadline handled by hand the coordinator
         read the trajectory (its page or the API): a ``read`` row one to ten minutes earlier
         (never before the registration). The database derives them from the events, rather
-        than Python making and sending a third of all rows. Returns how many rows were written.
+        than Python making and sending a third of all rows. The coordinators' names and
+        addresses come from a temporary table, dropped by :meth:`finish`.
         """
-        shift = access_ids(first, block)
-        raw = self.connection.connection.dbapi_connection
-        assert raw is not None
         postgresql = self.dialect == "postgresql"
         mark = "%s" if postgresql else "?"
-        actors = [
-            (region, c.id, c.username, c.on_behalf_of, c.remote_addr)
-            for region, found in sorted(coordinators.items())
-            for c in found
-        ]
         details = (
             "CASE WHEN e.kind = 'registered' THEN '{}' ELSE '{\"change\": \"' || "
             "COALESCE(e.trigger, e.kind) || '\", \"version\": ' || CAST(e.seq AS TEXT) || '}' END"
@@ -186,11 +195,26 @@ class BulkWriter:
                 f"max(strftime('%Y-%m-%d %H:%M:%S', e.at, '-' || {seconds} || ' seconds'), "
                 "strftime('%Y-%m-%d %H:%M:%S', t.created_at, '+1 seconds')) || '.000000'"
             )
+        # A block's trajectories by the range of their ids, and their events by the same range
+        # (each trajectory's events are a range of the unique (trajectory, seq) index). The
+        # tables have no statistics while they are loaded: written this way, every plan reads
+        # only the block's rows, whichever side it starts from.
+        actor = "a.user_id = e.actor_id AND a.region_code = t.region_code"
+        if postgresql:
+            # The coordinator looked up by its key for each event (a subquery with a limit is
+            # not flattened), not the block's trajectories joined to every coordinator of
+            # their region first, as an estimate of a few trajectories would have it.
+            actor = (
+                "LATERAL (SELECT username, on_behalf_of, remote_addr FROM mda_demo_actors AS a "  # noqa: S608
+                f"WHERE {actor} LIMIT 1) AS a ON TRUE"
+            )
+        else:
+            actor = f"mda_demo_actors AS a ON {actor}"
         source = (
             "FROM trajectory_events AS e "
-            "JOIN trajectories AS t ON t.id = e.trajectory_id "
-            "JOIN mda_demo_actors AS a ON a.user_id = e.actor_id AND a.region_code = t.region_code "
-            f"WHERE e.id >= {mark} AND e.trajectory_id >= {mark}"
+            f"JOIN trajectories AS t ON t.id = e.trajectory_id JOIN {actor} "
+            f"WHERE t.id >= {mark} AND t.id < {mark} "
+            f"AND e.trajectory_id >= {mark} AND e.trajectory_id < {mark}"
         )
         into = f"INSERT INTO access_log ({', '.join(ACCESS_COLUMNS)}) "
         changes = (
@@ -205,12 +229,13 @@ class BulkWriter:
             f"e.trajectory_id, 'web', a.remote_addr, {empty} {source} AND e.kind IN "
             "('transition', 'measurement', 'deadline_met', 'deadline_acknowledged')"
         )
-        cursor = raw.cursor()
+        actors = [
+            (region, c.id, c.username, c.on_behalf_of, c.remote_addr)
+            for region, found in sorted(coordinators.items())
+            for c in found
+        ]
+        cursor = self._raw().cursor()
         try:
-            if postgresql:
-                # The trajectories hashed in memory for the join, not in batches on disk (the
-                # default 4 MB holds some 50,000), for this transaction only.
-                cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute(
                 "CREATE TEMPORARY TABLE mda_demo_actors (region_code VARCHAR(8), user_id INTEGER, "
                 "username VARCHAR(64), on_behalf_of VARCHAR(120), remote_addr VARCHAR(64), "
@@ -220,19 +245,40 @@ class BulkWriter:
                 f"INSERT INTO mda_demo_actors VALUES ({', '.join([mark] * 5)})",  # noqa: S608
                 actors,
             )
-            events = self.rows["trajectory_events"]
-            parameters = (shift, first.event, first.trajectory)
-            cursor.execute(changes, parameters)
+        finally:
+            cursor.close()
+        self._access = _Access(first, block, access_ids(first, block), changes, reads)
+
+    def _derive(self, batch: Rows) -> None:
+        """The access-log rows of one block's events (see :meth:`derive_access`)."""
+        access = self._access
+        if access is None:
+            return
+        events = batch.counts.get("events", 0)
+        if not events:
+            return
+        start = block_ids(access.first, batch.number, access.block)
+        end = block_ids(access.first, batch.number + 1, access.block)
+        first, last = start.trajectory, end.trajectory
+        parameters = (access.shift, first, last, first, last)
+        cursor = self._raw().cursor()
+        try:
+            cursor.execute(access.changes, parameters)
             written = cursor.rowcount
             if written != events:
-                raise RuntimeError(f"{written} access-log rows derived from {events} events")
-            cursor.execute(reads, parameters)
+                raise RuntimeError(
+                    f"{written} access-log rows derived from {events} events (block {batch.number})"
+                )
+            cursor.execute(access.reads, parameters)
             written += cursor.rowcount
-            cursor.execute("DROP TABLE mda_demo_actors")
         finally:
             cursor.close()
         self.rows["access_log"] += written
-        return written
+
+    def _raw(self) -> Any:
+        raw = self.connection.connection.dbapi_connection
+        assert raw is not None
+        return raw
 
     # --- rows ---------------------------------------------------------------------------
 
@@ -269,6 +315,13 @@ class BulkWriter:
             self._thread = None
         if self._error is not None:
             raise RuntimeError("writing demo rows failed") from self._error
+        if self._access is not None:
+            cursor = self._raw().cursor()
+            try:
+                cursor.execute("DROP TABLE mda_demo_actors")
+            finally:
+                cursor.close()
+            self._access = None
 
     def _drain(self) -> None:
         try:
@@ -281,8 +334,7 @@ class BulkWriter:
             self._error = exc
 
     def _write(self, batch: Rows) -> None:
-        raw = self.connection.connection.dbapi_connection
-        assert raw is not None
+        raw = self._raw()
         for name, columns, attribute in self.plan:
             rows = batch.tables.get(attribute)
             if not rows:
@@ -306,3 +358,4 @@ class BulkWriter:
                     )
             finally:
                 cursor.close()
+        self._derive(batch)
