@@ -447,13 +447,18 @@ class EventSchema(ma.Schema):
     reason = fields.String(required=True, allow_none=True)
 
 
-class TrajectorySummarySchema(ma.Schema):
+class _TrajectoryHeadSchema(ma.Schema):
+    """What every listing of trajectories shows of each (not a schema of its own in the API)."""
+
     id = fields.Integer(required=True)
     pseudonym = fields.String(required=True)
     region = fields.String(required=True)
     state = enum_out(TrajectoryState, required=True)
     phase = enum_out(Phase, required=True)
     version = fields.Integer(required=True)
+
+
+class TrajectorySummarySchema(_TrajectoryHeadSchema):
     coordinator = fields.Nested(CoordinatorSchema, required=True, allow_none=True)
     suspended = fields.Boolean(required=True)
     referred_on = fields.Date(required=True)
@@ -511,13 +516,7 @@ class WorklistQuerySchema(ma.Schema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class WorklistItemSchema(ma.Schema):
-    id = fields.Integer(required=True)
-    pseudonym = fields.String(required=True)
-    region = fields.String(required=True)
-    state = enum_out(TrajectoryState, required=True)
-    phase = enum_out(Phase, required=True)
-    version = fields.Integer(required=True)
+class WorklistItemSchema(_TrajectoryHeadSchema):
     coordinator = fields.String(required=True, allow_none=True)
     next_deadline_kind = enum_out(DeadlineKind, required=True, allow_none=True)
     next_due_at = fields.DateTime(required=True, allow_none=True)
