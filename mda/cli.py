@@ -302,7 +302,16 @@ def demo(households: int, seed: int, since: Any, force: bool, processes: int | N
 
     app = _app()
     settings = Settings.from_config(app.config)
+    stages = {
+        "indexes": "Demo households written; building indexes, checking foreign keys",
+        "analyze": "Demo households written; updating the planner's statistics",
+    }
     with click.progressbar(length=households, label="Demo households") as bar:
+
+        def stage(name: str) -> None:
+            bar.label = stages[name]
+            bar.render_progress()
+
         try:
             result = generate(
                 database.state(app).engine,
@@ -314,6 +323,7 @@ def demo(households: int, seed: int, since: Any, force: bool, processes: int | N
                 keys=settings.pseudonym_keys,
                 screening_rule=settings.screening_rule,
                 processes=processes,
+                stage=stage,
             )
         except DemoRefused as exc:
             raise _fail(exc) from None

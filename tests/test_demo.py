@@ -10,6 +10,7 @@ import math
 import os
 from collections import Counter
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -383,9 +384,25 @@ def test_more_demo_data_needs_no_force_and_is_deterministic(fresh_engine, tmp_pa
 def test_processes_change_the_speed_never_the_rows(backend, request, tmp_path_factory, monkeypatch):
     """Blocks have their own random streams and id ranges: simulated by the caller or by two
     worker processes, a seed gives the same rows (on each backend)."""
-    from mda.demo import blocks
+    from mda.demo import blocks, writer
 
     monkeypatch.setattr(blocks, "BLOCK", 40)  # several small blocks
+    # After each block is written (by the writer thread on PostgreSQL), in the load's
+    # transaction: how many events there are, and how many access-log rows of steps.
+    written: list[tuple[int, int, int]] = []
+    write = writer.BulkWriter._write
+
+    def counting(self, batch):
+        write(self, batch)
+        cursor = self._raw().cursor()
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM trajectory_events), (SELECT count(*) FROM access_log "
+            "WHERE object_type = 'trajectory' AND action <> 'read')"
+        )
+        written.append((batch.number, *cursor.fetchone()))
+        cursor.close()
+
+    monkeypatch.setattr(writer.BulkWriter, "_write", counting)
     dumps = []
     for processes in (1, 2):
         engine = _fresh(backend, request, tmp_path_factory)
@@ -400,8 +417,10 @@ def test_processes_change_the_speed_never_the_rows(backend, request, tmp_path_fa
     assert dumps[0] == dumps[1]
     trajectories, events = dumps[0][0], dumps[0][1]
     assert [int(row[0]) for row in trajectories] == list(range(1, 131))
-    # Each block's access log is derived as the block is written: every event of every block
-    # has its row (the read rows come on top).
+    # Each block's access log is derived as the block is written: after every block, every
+    # event so far has its row (the read rows come on top), in both runs.
+    assert [number for number, _e, _s in written] == [0, 1, 2, 3] * 2
+    assert all(0 < steps == events for _n, events, steps in written)
     steps = [row for row in dumps[0][5] if row[5] != "read"]
     assert len(steps) == len(events) > 130
     assert {row[8] for row in steps} == {row[0] for row in trajectories}
@@ -486,20 +505,64 @@ def test_sqlite_loads_through_a_rollback_journal_when_alone(tmp_path, monkeypatc
     try:
         migrate(engine)
         engine.dispose()
-        generate(engine, households=30, seed=2, since=SINCE, now=NOW)
+        alone = generate(engine, households=30, seed=2, since=SINCE, now=NOW)
+        assert alone.rollback_journal is True
+        assert "write-ahead log" not in alone.summary()
         with other.connect() as reader:
             assert reader.scalar(select(func.count()).select_from(Trajectory)) == 30
-            generate(engine, households=30, seed=3, since=SINCE, now=NOW)
+            beside = generate(engine, households=30, seed=3, since=SINCE, now=NOW)
             # The reader went on reading its snapshot meanwhile, and sees the load after.
             assert reader.scalar(select(func.count()).select_from(Trajectory)) == 30
             reader.rollback()
             assert reader.scalar(select(func.count()).select_from(Trajectory)) == 60
         assert modes == ["delete", "wal"]
+        assert beside.rollback_journal is False
+        assert "Written through SQLite's write-ahead log" in beside.summary()
         with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert not (tmp_path / "demo.sqlite-journal").exists()
     finally:
         other.dispose()
+        engine.dispose()
+
+
+def test_sqlite_load_settings_come_back_even_when_wal_cannot(tmp_path, caplog):
+    """A reader that opened the database during the load (a shell, a backup) may still hold it
+    when the load is done: the connection's own settings come back all the same, and the
+    journal mode stays as it is (with a warning) until the app's next connection."""
+    import sqlite3
+
+    from mda.demo.generator import _bulk_load
+
+    path = tmp_path / "demo.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        migrate(engine)
+        engine.dispose()
+        with engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+
+            def pragma(statement: str) -> Any:  # on the driver's connection: no transaction
+                row = raw.execute(statement).fetchone()
+                return None if row is None else row[0]
+
+            settings = ("synchronous", "cache_size", "temp_store", "foreign_keys")
+            before = {name: pragma(f"PRAGMA {name}") for name in settings}
+            with _bulk_load(connection) as rollback:
+                assert rollback is True
+                assert pragma("PRAGMA journal_mode") == "delete"
+                assert pragma("PRAGMA synchronous") == 2  # FULL: the journal synced
+                assert pragma("PRAGMA foreign_keys") == 0
+                reader = sqlite3.connect(path, isolation_level=None)
+                reader.execute("BEGIN")
+                assert reader.execute("SELECT count(*) FROM regions").fetchone()[0] > 0
+                pragma("PRAGMA busy_timeout=50")
+            assert "left in its rollback journal mode" in caplog.text
+            assert {name: pragma(f"PRAGMA {name}") for name in settings} == before
+            reader.close()
+        engine.dispose()
+        with engine.connect() as connection:  # the app's next connection: WAL again
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
         engine.dispose()
 
 
@@ -542,6 +605,10 @@ def test_cli_demo_command(tmp_path, monkeypatch):
     )
     assert result.exit_code == 0, result.output
     assert "30 demo households registered from 2025-01-01" in result.output
+    # What follows the households is named, not left to a finished progress bar.
+    assert result.output.index("Demo households written; building indexes") < result.output.index(
+        "Demo households written; updating the planner's statistics"
+    )
     engine = make_engine(f"sqlite:///{tmp_path / 'instance' / 'mda.sqlite'}")
     try:
         with Session(engine) as session:

@@ -14,6 +14,7 @@ their password hash is not a hash, so an admin must reset their password first.
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import os
 import random
@@ -71,6 +72,8 @@ DEMO_KEYS = PseudonymKeys(1, b"mda demo households: not a secret")
 DEMO_PASSWORD_HASH = "!demo account: no password set; an admin resets it to sign in"  # noqa: S105
 DEFAULT_YEARS = 3
 
+log = logging.getLogger(__name__)
+
 
 class DemoRefused(Exception):
     """The database holds real (non-demo) trajectories and the run was not forced."""
@@ -84,6 +87,9 @@ class DemoResult:
     users_created: int = 0
     since: date | None = None
     now: datetime | None = None
+    #: SQLite only: False when another connection had the database open, so the load went
+    #: through the write-ahead log (about twice as slow at a million households).
+    rollback_journal: bool | None = None
 
     @property
     def total_rows(self) -> int:
@@ -103,6 +109,11 @@ class DemoResult:
             lines.append(
                 f"  {self.users_created} demo users created (they cannot sign in until an "
                 "admin resets their password)."
+            )
+        if self.rollback_journal is False:
+            lines.append(
+                "  Written through SQLite's write-ahead log, because another process had the "
+                "database open: with the database to itself the load is about twice as fast."
             )
         return "\n".join(lines)
 
@@ -131,12 +142,15 @@ def generate(
     keys: PseudonymKeys | None = None,
     screening_rule: workflow.ScreeningRule | None = None,
     processes: int | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> DemoResult:
     """Add ``households`` demo households registered from ``since`` up to ``now``.
 
     ``since`` defaults to three years before ``now`` (default: this moment). Deterministic:
     the same seed, ``since`` and ``now`` on a database in the same state give the same rows.
-    ``progress`` is called with the number of households done since its previous call.
+    ``progress`` is called with the number of households done since its previous call, and
+    ``stage`` with the name of each step after the households are written (``"indexes"``:
+    the indexes built and the foreign keys checked; ``"analyze"``: the planner's statistics).
     Raises :class:`DemoRefused` on a database with real trajectories unless ``force``.
 
     ``processes`` simulate blocks of households in parallel (default: up to two for a large
@@ -163,7 +177,11 @@ def generate(
         next_due_columns="next_due_at" in extra and "next_due_kind" in extra,
     )
     result = DemoResult(households=households, seconds=0.0, since=since, now=now)
-    with engine.connect() as connection, _bulk_load(connection), connection.begin():
+    with (
+        engine.connect() as connection,
+        _bulk_load(connection) as result.rollback_journal,
+        connection.begin(),
+    ):
         session = Session(bind=connection)
         real = real_trajectories(session)
         if real and not force:
@@ -223,57 +241,75 @@ def generate(
                     progress(rows.households)
         finally:
             writer.finish()
+        writer.end_access()
+        if stage is not None:
+            stage("indexes")
         writer.create_indexes()
         writer.reset_sequences()
         result.rows = dict(writer.rows)
+    if stage is not None:
+        stage("analyze")
     _analyze(engine)
     result.seconds = time.monotonic() - started
     return result
 
 
 @contextlib.contextmanager
-def _bulk_load(connection: Connection) -> Iterator[None]:
-    """SQLite settings for one large load on ``connection``, restored afterwards: no sync to
-    disk until the commit, a large page cache, sorts in memory, and no per-row foreign key
-    look-ups (the rows reference users and regions read in the same transaction, and each
-    other by ids assigned here; PostgreSQL checks them when it adds its constraints back).
+def _bulk_load(connection: Connection) -> Iterator[bool | None]:
+    """SQLite settings for one large load on ``connection``, restored afterwards: a large page
+    cache, sorts in memory, and no per-row foreign key look-ups (the rows reference users and
+    regions read in the same transaction, and each other by ids assigned here; PostgreSQL
+    checks them when it adds its constraints back).
 
-    When no other connection has the database open, the load also goes through a rollback
-    journal instead of the write-ahead log: the pages are then written once, into the
-    database, instead of into a log as large as the load (20 GB for a million households),
-    whose pages every read must look up, and then copied into the database at the commit. A
-    rollback journal keeps only the pages the load changes, so a failed or killed run is
-    still undone (by the next connection, from the journal left behind). While the load runs,
-    other processes cannot open the database; one that had it open already keeps the
-    write-ahead log, and the load simply uses it.
+    When no other connection has the database open, the load goes through a rollback journal
+    instead of the write-ahead log: the pages are then written once, into the database,
+    instead of into a log as large as the load (20 GB for a million households), whose pages
+    every read must look up, and then copied into the database at the commit. The journal
+    keeps the pages the load changes, synced before the database is written (``synchronous
+    =FULL``), so a failed, killed or crashed run is undone: by the rollback, or by the next
+    connection from the journal left behind. While the load runs, other connections fail to
+    open the database, and a reader that got in before it holds up its writes. When another
+    connection has the database open, the load keeps the write-ahead log, without syncing it
+    (the database file is written only by the checkpoint after the commit).
+
+    Yields whether the load goes through a rollback journal (``None`` on PostgreSQL).
     """
     if connection.dialect.name != "sqlite":
-        yield
+        yield None
         return
     raw = connection.connection.dbapi_connection
     assert raw is not None
     settings = ("synchronous", "cache_size", "temp_store", "foreign_keys")
     before = {name: raw.execute(f"PRAGMA {name}").fetchone()[0] for name in settings}
+    journal = str(raw.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+    switched = False
+    if journal == "wal":
+        # Leaving WAL needs the database to itself: SQLite says it is locked when another
+        # connection has it open.
+        with contextlib.suppress(sqlite3.OperationalError):
+            raw.execute("PRAGMA journal_mode=DELETE")
+            switched = True
+    rollback = switched or journal != "wal"
     for statement in (
-        "PRAGMA synchronous=OFF",
+        f"PRAGMA synchronous={'FULL' if rollback else 'OFF'}",
         "PRAGMA cache_size=-262144",  # 256 MiB
         "PRAGMA temp_store=MEMORY",
         "PRAGMA foreign_keys=OFF",  # only outside a transaction, as here
     ):
         raw.execute(statement)
-    journal = str(raw.execute("PRAGMA journal_mode").fetchone()[0]).lower()
-    if journal == "wal":
-        # Leaving WAL needs the database to itself: SQLite answers with the mode it kept
-        # (or that the database is busy) when another connection has it open.
-        with contextlib.suppress(sqlite3.OperationalError):
-            raw.execute("PRAGMA journal_mode=DELETE")
     try:
-        yield
+        yield rollback
     finally:
-        if journal == "wal":
-            raw.execute("PRAGMA journal_mode=WAL")
         for name, value in before.items():
             raw.execute(f"PRAGMA {name}={int(value)}")
+        if switched:
+            try:
+                raw.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as exc:
+                # Another process read the database meanwhile and still does. The load is
+                # committed or rolled back either way; the next connection of the app puts
+                # the database back into WAL (see mda.extensions.sqlite_pragmas).
+                log.warning("demo: SQLite database left in its rollback journal mode: %s", exc)
 
 
 def default_processes(households: int) -> int:

@@ -171,7 +171,7 @@ class BulkWriter:
         read the trajectory (its page or the API): a ``read`` row one to ten minutes earlier
         (never before the registration). The database derives them from the events, rather
         than Python making and sending a third of all rows. The coordinators' names and
-        addresses come from a temporary table, dropped by :meth:`finish`.
+        addresses come from a temporary table, dropped by :meth:`end_access`.
         """
         postgresql = self.dialect == "postgresql"
         mark = "%s" if postgresql else "?"
@@ -315,13 +315,17 @@ class BulkWriter:
             self._thread = None
         if self._error is not None:
             raise RuntimeError("writing demo rows failed") from self._error
-        if self._access is not None:
-            cursor = self._raw().cursor()
-            try:
-                cursor.execute("DROP TABLE mda_demo_actors")
-            finally:
-                cursor.close()
-            self._access = None
+
+    def end_access(self) -> None:
+        """Drop the coordinators' temporary table, once every block is written."""
+        if self._access is None:
+            return
+        cursor = self._raw().cursor()
+        try:
+            cursor.execute("DROP TABLE IF EXISTS mda_demo_actors")
+        finally:
+            cursor.close()
+        self._access = None
 
     def _drain(self) -> None:
         try:
