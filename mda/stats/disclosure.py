@@ -33,8 +33,13 @@ objective, so it starts from the previous optimum (primal simplex; the moves of 
 bounds and use the dual). The audit needs two whole-number solutions far enough apart to pass a
 cell, and every whole-number solution found (the current data is one; so is every linear
 optimum that happens to be whole) serves every cell of its component: most cells pass on
-those alone. Integer programs ask only "is there a solution with this cell at least (at
-most) that?" and stop at the first one. A release audits the components its own cells are in:
+those alone. The question "is there a solution with this cell at least (at most) that?" is
+first put to the known solutions: the smallest move from the nearest one (a linear program,
+:class:`_Moves`) is nearly always whole, and where it is not, an integer program over the
+cells it touches and their neighbours usually finds one. Only when neither does, an integer
+program over the whole component decides, stopping at its first solution; no cell fails on
+anything less. The quick audit before secondary suppression asks the moves too, so cells
+that pass get no complements. A release audits the components its own cells are in:
 the others hold earlier releases only, as they were audited when made. The verdicts are
 exact; a test compares them with the exact extremes on random tables.
 
@@ -507,8 +512,9 @@ def protect(
 
     # Complements only for the cells that need them. Suppressing more never narrows a range
     # (the attacker only loses the published intervals), so a cell that passes now passes
-    # under every pattern this protection can end with. A quick audit (no integer program)
-    # finds those; the cells it leaves unsettled are protected as the failing ones are.
+    # under every pattern this protection can end with. A quick audit (no integer program
+    # over a whole component) finds those; the cells it leaves unsettled are protected as
+    # the failing ones are.
     published = _publish(current, reasons, settings)
     first = Node(current.label, current.shapes, current.truth, [*current.published, published])
     ranges, unsettled = _audit([first, *context], links, settings, new=current.label, quick=True)
@@ -752,8 +758,9 @@ def _audit(
     passed: Mapping[CellKey, tuple[int, int | None]] | None = None,
 ) -> tuple[dict[CellKey, tuple[int, int | None]], set[CellKey]]:
     """:func:`audit`, and the cells it left unsettled: with ``quick``, no integer program
-    runs, and the cells neither the linear bounds nor the solutions found settle are left
-    so (their ranges then mean nothing).
+    over a whole component runs (only the search near known solutions), and the cells
+    neither the linear bounds nor the solutions found settle are left so (their ranges then
+    mean nothing).
 
     ``passed``: cells that passed an audit of the same system with fewer cells suppressed,
     with their ranges. They pass here too (the solutions that showed it still satisfy
@@ -939,8 +946,11 @@ class _Extremes:
         self.lp_solves = 0
         self.mip_solves = 0
         self.feasibility_solves = 0
+        self.move_solves = 0
+        self.neighbourhood_solves = 0
         #: Every whole-number solution found is offered here (see :func:`_settle`).
         self.pool: _Pool | None = None
+        self.moves: _Moves | None = None
 
     def _model(self, *, integer: bool) -> Any:
         r = self.r
@@ -1028,6 +1038,9 @@ class _Extremes:
         lower, upper = max(lower, float(r.low[k])), min(upper, float(r.high[k]))
         if lower > upper:
             return None
+        near = self.near(k, lower, upper)
+        if near is not None:
+            return near
         h = self._integer()
         # No presolve: on these models it costs more than it saves when any solution will do.
         h.setOptionValue("presolve", "off")
@@ -1045,6 +1058,142 @@ class _Extremes:
         if outcome == "infeasible":
             return None
         raise RuntimeError(f"the audit's feasibility program failed: {outcome}")
+
+    def near(self, k: int, lower: float, upper: float) -> np.ndarray | None:
+        """A whole-number solution with column ``k`` within ``[lower, upper]`` found near one
+        the pool has (see :class:`_Moves`), or None: then only the integer program over the
+        whole component (:meth:`feasible`) can tell. A solution found here is checked by the
+        pool; that none was found proves nothing."""
+        pool = self.pool
+        r = self.r
+        lower, upper = max(lower, float(r.low[k])), min(upper, float(r.high[k]))
+        if pool is None or lower > upper:
+            return None
+        start = pool.nearest(k, lower, upper)
+        if start is None:
+            return None
+        if self.moves is None:
+            self.moves = _Moves(self.r)
+        move = self.moves.smallest(start, k, lower, upper)
+        self.move_solves += 1
+        if move is None:
+            return None
+        x = start + move
+        if pool.offer(x):
+            return x
+        # A fractional move: the integer program over the cells it changes and the cells that
+        # share a relation with them, every other cell kept as it is in the starting solution.
+        self.neighbourhood_solves += 1
+        return self._within(self.moves.around(np.flatnonzero(move)), start, k, lower, upper)
+
+    def _within(
+        self, cells: np.ndarray, start: np.ndarray, k: int, lower: float, upper: float
+    ) -> np.ndarray | None:
+        r = self.r
+        n = len(r.low)
+        low, high = start.copy(), start.copy()
+        low[cells], high[cells] = r.low[cells], r.high[cells]
+        low[k], high[k] = lower, upper
+        h = self._integer()
+        # Presolve takes the fixed cells out: what is left is a small program.
+        h.setOptionValue("presolve", "on")
+        if self.mip_column >= 0:
+            h.changeColCost(self.mip_column, 0.0)
+            self.mip_column = -1
+        columns = np.arange(n, dtype=np.int32)
+        h.changeColsBounds(n, columns, low, high)
+        try:
+            outcome, x = self._run(h)
+        finally:
+            h.changeColsBounds(n, columns, r.low, r.high)
+        if outcome == "optimal" and self.pool is not None and self.pool.check(x) is not None:
+            return x
+        return None
+
+
+class _Moves:
+    """The smallest change that takes a known whole-number solution ``s`` of a component to
+    one with column ``k`` in a given interval: minimise the sum of ``|d|`` over the moves
+    ``d`` with ``s + d`` satisfying every relation and bound, a linear program in ``d = p -
+    q`` (``p, q >= 0``). It has the feasibility program's constraints shifted by ``s``, so
+    every move it finds leads to a solution of their linear relaxation.
+
+    On these tables the smallest move is nearly always whole: a few cells exchanging counts
+    along a cycle of relations (a cell up, another in its row down, and so on until every
+    total holds). Then ``s + d`` is the whole-number solution asked for, in milliseconds
+    instead of an integer program over the whole component. One model per component; each
+    question changes only bounds and right-hand sides, so the dual simplex starts from the
+    previous optimum.
+    """
+
+    def __init__(self, r: _Reduced) -> None:
+        self.r = r
+        n = len(r.low)
+        eq, le = sparse.csr_array(r.eq), sparse.csr_array(r.le)
+        self.le = le
+        h = _HIGHS()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("presolve", "off")
+        h.setOptionValue("simplex_strategy", DUAL)
+        h.addVars(2 * n, np.zeros(2 * n), np.full(2 * n, np.inf))
+        h.changeColsCost(2 * n, np.arange(2 * n, dtype=np.int32), np.ones(2 * n))
+        for matrix, lower in ((eq, np.zeros(eq.shape[0])), (le, np.full(le.shape[0], -np.inf))):
+            if matrix.shape[0]:
+                both = sparse.csr_array(sparse.hstack([matrix, -matrix]))
+                h.addRows(
+                    both.shape[0],
+                    lower,
+                    np.zeros(both.shape[0]),
+                    both.nnz,
+                    both.indptr.astype(np.int32),
+                    both.indices.astype(np.int32),
+                    both.data.astype(float),
+                )
+        self.h = h
+        self.le_rows = np.arange(eq.shape[0], eq.shape[0] + le.shape[0], dtype=np.int32)
+        # Which relations each cell is in, and which cells each relation has.
+        both = sparse.vstack([eq, le])
+        self.by_row = sparse.csr_array(both)
+        self.by_column = sparse.csc_array(both)
+
+    def smallest(self, start: np.ndarray, k: int, lower: float, upper: float) -> np.ndarray | None:
+        """The smallest move ``d`` (a float vector) from ``start`` to a solution of the linear
+        relaxation with column ``k`` in ``[lower, upper]``; None if the program found none."""
+        r, h = self.r, self.h
+        n = len(r.low)
+        up = np.maximum(r.high - start, 0.0)
+        down = np.maximum(start - r.low, 0.0)
+        at_least_up = np.zeros(n)
+        at_least_down = np.zeros(n)
+        if start[k] < lower:
+            at_least_up[k], down[k] = lower - start[k], 0.0
+        elif start[k] > upper:
+            at_least_down[k], up[k] = start[k] - upper, 0.0
+        h.changeColsBounds(
+            2 * n,
+            np.arange(2 * n, dtype=np.int32),
+            np.concatenate([at_least_up, at_least_down]),
+            np.concatenate([up, down]),
+        )
+        if len(self.le_rows):
+            h.changeRowsBounds(
+                len(self.le_rows),
+                self.le_rows,
+                np.full(len(self.le_rows), -np.inf),
+                r.b_ub - self.le @ start,
+            )
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        value = np.asarray(h.getSolution().col_value)
+        move = value[:n] - value[n:]
+        move[np.abs(move) < 1e-9] = 0.0
+        return move
+
+    def around(self, cells: np.ndarray) -> np.ndarray:
+        """``cells`` and every cell that shares a relation with one of them."""
+        rows = np.unique(self.by_column[:, cells].indices)
+        return np.union1d(cells, np.unique(self.by_row[rows].indices))
 
 
 def _extremes(
@@ -1091,35 +1240,76 @@ class _Settled:
     lp_solves: int = 0
     feasibility_solves: int = 0
     mip_solves: int = 0
+    move_solves: int = 0
+    neighbourhood_solves: int = 0
 
 
 class _Pool:
     """Whole-number solutions of one component found so far: per column the least and the
-    greatest value any of them has. Each is checked exactly (in integers) before it counts."""
+    greatest value any of them has. Each is checked exactly (in integers) before it counts.
+    The solutions that hold some column's least or greatest value are kept, as starting
+    points for :class:`_Moves`."""
 
     def __init__(self, r: _Reduced) -> None:
         self.r = r
         n = len(r.low)
         self.least = np.full(n, np.inf)
         self.most = np.full(n, -np.inf)
+        self.points: dict[int, np.ndarray] = {}
+        self.least_at = np.full(n, -1, dtype=np.int64)
+        self.most_at = np.full(n, -1, dtype=np.int64)
+        self._added = 0
+
+    def check(self, x: np.ndarray | None) -> np.ndarray | None:
+        """``x`` rounded, if it is (within 1e-6 of) a whole-number solution; else None."""
+        if x is None or len(x) != len(self.r.low) or np.any(np.isnan(x)):
+            return None
+        point = np.round(x)
+        if np.any(np.abs(x - point) > 1e-6):
+            return None
+        r = self.r
+        if np.any(point < r.low) or np.any(point > r.high):
+            return None
+        if r.eq.shape[0] and np.any(r.eq @ point != r.b_eq):
+            return None
+        if r.le.shape[0] and np.any(r.le @ point > r.b_ub):
+            return None
+        return point
 
     def offer(self, x: np.ndarray | None) -> bool:
         """Take ``x`` if it is (within 1e-6 of) a whole-number solution; True if taken."""
-        if x is None or len(x) != len(self.r.low) or np.any(np.isnan(x)):
+        point = self.check(x)
+        if point is None:
             return False
-        point = np.round(x)
-        if np.any(np.abs(x - point) > 1e-6):
-            return False
-        r = self.r
-        if np.any(point < r.low) or np.any(point > r.high):
-            return False
-        if r.eq.shape[0] and np.any(r.eq @ point != r.b_eq):
-            return False
-        if r.le.shape[0] and np.any(r.le @ point > r.b_ub):
-            return False
+        lower, higher = point < self.least, point > self.most
+        if lower.any() or higher.any():
+            key = self._added
+            self._added += 1
+            self.points[key] = point
+            self.least_at[lower] = key
+            self.most_at[higher] = key
+            if len(self.points) > _KEPT_POINTS:
+                held = set(self.least_at.tolist()) | set(self.most_at.tolist())
+                self.points = {i: p for i, p in self.points.items() if i in held}
         np.minimum(self.least, point, out=self.least)
         np.maximum(self.most, point, out=self.most)
         return True
+
+    def nearest(self, j: int, lower: float, upper: float) -> np.ndarray | None:
+        """The kept solution whose column ``j`` is nearest to ``[lower, upper]``."""
+        best, gap = None, math.inf
+        for key in (int(self.least_at[j]), int(self.most_at[j])):
+            point = self.points.get(key)
+            if point is not None:
+                distance = max(lower - point[j], point[j] - upper, 0.0)
+                if distance < gap:
+                    best, gap = point, distance
+        return best
+
+
+#: Kept solutions of a pool before those no longer holding any column's least or greatest
+#: value are let go.
+_KEPT_POINTS = 64
 
 
 def _settle(
@@ -1144,12 +1334,14 @@ def _settle(
     2. A pool of whole-number solutions: the current data (it satisfies everything published)
        and every linear optimum that happens to be whole. If the pool's values of a cell
        span the level, the cell passes: an attacker cannot tell those solutions apart.
-    3. Otherwise feasibility programs (integer, no objective: the first solution ends them):
-       is there a solution with the cell at least ``least + level``, or at most
-       ``most - level``? One found passes the cell (and joins the pool, where it may settle
-       others). Neither: the whole-number maximum is below ``least + level``; the integer
-       program of :func:`_extremes` finds it, and one more feasibility question (at most
-       that maximum minus the level) decides.
+    3. Otherwise feasibility questions: is there a solution with the cell at least
+       ``least + level``, or at most ``most - level``? First near the pool's solutions
+       (:meth:`_Extremes.near`), then by an integer program over the component (no
+       objective: the first solution ends it). One found passes the cell (and joins the
+       pool, where it may settle others). Neither: the whole-number maximum is below
+       ``least + level``; the integer program of :func:`_extremes` finds it, and one more
+       feasibility question (at most that maximum minus the level) decides. With ``quick``
+       only the search near the pool runs; a cell it does not settle is left unsettled.
 
     Each pass is shown by two whole-number solutions (checked in integer arithmetic); each
     fail by a linear bound or by the solver proving a program infeasible. So the answer is the
@@ -1193,34 +1385,46 @@ def _settle(
                 raise RuntimeError("the published figures are inconsistent: no solution")
             bounds[g] = (math.ceil(least - 1e-7), math.floor(most + 1e-7))
         for g, (floor_low, ceiling_high) in bounds.items():
-            j = r.position[g]
-            if quick and ceiling_high - floor_low >= level and pool.most[j] - pool.least[j] < level:
+            decided = _decide(model, pool, r.position[g], floor_low, ceiling_high, level, quick)
+            if decided is None:
                 out.unsettled.add(g)
-                out.ranges[g] = (floor_low, ceiling_high)
-                continue
-            out.ranges[g] = _decide(model, pool, j, floor_low, ceiling_high, level)
+                decided = (floor_low, ceiling_high)
+            out.ranges[g] = decided
         out.lp_solves += model.lp_solves
         out.feasibility_solves += model.feasibility_solves
         out.mip_solves += model.mip_solves
+        out.move_solves += model.move_solves
+        out.neighbourhood_solves += model.neighbourhood_solves
     return out
 
 
 def _decide(
-    model: _Extremes, pool: _Pool, j: int, floor_low: float, ceiling_high: float, level: int
-) -> tuple[float, float]:
-    """One cell of :func:`_settle`: a passing range found, or failing bounds."""
+    model: _Extremes,
+    pool: _Pool,
+    j: int,
+    floor_low: float,
+    ceiling_high: float,
+    level: int,
+    quick: bool = False,
+) -> tuple[float, float] | None:
+    """One cell of :func:`_settle`: a passing range found, or failing bounds. With ``quick``
+    no integer program over the component runs (only :meth:`_Extremes.near`): None when that
+    does not settle the cell."""
 
     def passes() -> bool:
         return bool(pool.most[j] - pool.least[j] >= level)
 
     if ceiling_high - floor_low < level:
         return floor_low, ceiling_high
+    ask = model.near if quick else model.feasible
     if not passes() and np.isfinite(pool.least[j]):
-        model.feasible(j, pool.least[j] + level, ceiling_high)
+        ask(j, pool.least[j] + level, ceiling_high)
     if not passes() and np.isfinite(pool.most[j]):
-        model.feasible(j, floor_low, pool.most[j] - level)
+        ask(j, floor_low, pool.most[j] - level)
     if passes():
         return float(pool.least[j]), float(pool.most[j])
+    if quick:
+        return None
     # Neither side moves by the level from what the pool has: the exact maximum, then one
     # question decides (is the cell at most that maximum minus the level anywhere?).
     most = model.extreme(j, -1)

@@ -9,19 +9,18 @@ downloads the release from the programme's page: the CSV in Dutch.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from mda.models import StatsRelease, StatsReleaseFile
-from mda.stats import exports, releases
 from mda.stats.disclosure import TOTAL
-from mda.stats.tables import COUNT_TABLES, shapes
-from mda.vocabulary import PeriodType, Role
+from mda.vocabulary import Role
 from tests.browser.a11y import check_narrow, check_page
 from tests.browser.helpers import drive, person, registered, sign_in
+from tests.support.releases import stored
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +42,7 @@ def _seed_trajectories(live_server: Any) -> None:
 
 
 def _seed_release(live_server: Any) -> None:
-    """A stored release of one closed month, built by hand like tests/web/test_dashboards.py:
+    """A stored release of one closed month, built by hand (tests.support.releases):
     a few published cells, one suppressed (``None``), 0 elsewhere."""
     # With the longest region names: Noord- en Oost-Gelderland, Noord- en Midden-Limburg...
     regions = ["AWF", "GRO", "KNH", "NML", "NOG", REGION, "UTR", "ZEE"]
@@ -76,67 +75,9 @@ def _seed_release(live_server: Any) -> None:
             (TOTAL, "1", TOTAL): 45,
         },
     }
-    tables = []
-    for spec in COUNT_TABLES:
-        shape = shapes(regions)[spec.name]
-        given = values.get(spec.name, {})
-        cells = []
-        for coords in shape.cells():
-            value = given.get(coords, 0)
-            cell: dict[str, Any] = {
-                "coords": dict(zip(shape.dimensions, coords, strict=True)),
-                "value": value,
-            }
-            if value is None:
-                cell["status"] = "suppressed"
-            cells.append(cell)
-        tables.append(
-            {
-                "name": spec.name,
-                "title": spec.title,
-                "kind": "count",
-                "dimensions": list(shape.dimensions),
-                "cells": cells,
-            }
-        )
-    content = {
-        "period": PERIOD,
-        "period_type": "month",
-        "version": 1,
-        "settings": {"threshold": 10, "rounding_base": 5},
-        "tables": tables,
-    }
     session = live_server.session()
     try:
-        release = StatsRelease(
-            period=PERIOD,
-            period_type=PeriodType.MONTH,
-            version=1,
-            threshold=10,
-            rounding_base=5,
-            protection=10,
-            settings={"threshold": 10, "rounding_base": 5},
-            data_checksum="0" * 64,
-            checksum="1" * 64,
-            content=content,
-            audit={},
-        )
-        session.add(release)
-        session.flush()
-        # The files a release stores when it is made, in the contract's names.
-        for fmt, data in (
-            ("csv", exports.to_csv(content)),
-            ("xlsx", exports.to_xlsx(content, release.created_at)),
-        ):
-            session.add(
-                StatsReleaseFile(
-                    release_id=release.id,
-                    format=fmt,
-                    media_type=releases.FORMATS[fmt],
-                    content=data,
-                    checksum=releases.sha256(data),
-                )
-            )
+        stored(session, PERIOD, 1, regions, values, datetime.now(UTC))
         session.commit()
     finally:
         session.close()

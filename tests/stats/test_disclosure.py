@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy import sparse
 
 from mda.stats import disclosure
 from mda.stats.disclosure import (
@@ -281,16 +283,12 @@ def half_year_truths(rng: random.Random) -> dict[str, dict]:
     return {**dict(zip(labels, months, strict=True)), "2026-H2": half}
 
 
-def check_decisions(
-    truths: dict[str, dict], share: float, rng: random.Random, sample: int | None = None
-) -> set[bool]:
-    """Suppress a random share of every node's cells (and its small ones), publish the rest,
-    and compare the audit's decisions with the exact extremes; the verdicts seen.
-
-    ``sample``: compare every failing cell but only that many passing ones (a pass is shown
-    by two whole-number solutions the audit checks itself; a fail rests on the solver)."""
+def random_release(
+    truths: dict[str, dict], share: float, rng: random.Random
+) -> tuple[list[Node], list[Link]]:
+    """Every node's small cells and a random share of the others suppressed, the rest
+    published (rounded), with the links between the nodes."""
     table_shapes = shapes(REGIONS)
-    links = build_links(list(truths), REGIONS)
 
     def pattern(truth: dict) -> dict:
         return {
@@ -304,6 +302,18 @@ def check_decisions(
         }
 
     nodes = [Node(label, table_shapes, truth, [pattern(truth)]) for label, truth in truths.items()]
+    return nodes, build_links(list(truths), REGIONS)
+
+
+def check_decisions(
+    truths: dict[str, dict], share: float, rng: random.Random, sample: int | None = None
+) -> set[bool]:
+    """Suppress a random share of every node's cells (and its small ones), publish the rest,
+    and compare the audit's decisions with the exact extremes; the verdicts seen.
+
+    ``sample``: compare every failing cell but only that many passing ones (a pass is shown
+    by two whole-number solutions the audit checks itself; a fail rests on the solver)."""
+    nodes, links = random_release(truths, share, rng)
     decided = audit(nodes, links, SETTINGS)
     level = SETTINGS.protection_level
     if sample is None:
@@ -349,16 +359,126 @@ def test_the_audit_decides_as_the_exact_extremes_do(seed, share):
 
 def test_the_audit_decides_a_half_year_as_the_exact_extremes_do(monkeypatch):
     """As above, on a half year with its six months: fractional linear optima, so the
-    integer feasibility programs (and the exact maximum after two refusals) take part."""
+    whole-number solutions come from moves (whole ones, and the small integer programs around
+    fractional ones) and the feasibility questions are asked."""
     calls: list[bool] = []
-    original = disclosure._Extremes.feasible
+    found_by: list[str] = []
+    feasible, within = disclosure._Extremes.feasible, disclosure._Extremes._within
 
-    def feasible(self, k, lower, upper):
-        found = original(self, k, lower, upper)
+    def count_feasible(self, k, lower, upper):
+        before = self.neighbourhood_solves
+        found = feasible(self, k, lower, upper)
         calls.append(found is not None)
+        if found is not None and self.neighbourhood_solves == before:
+            found_by.append("move")
         return found
 
-    monkeypatch.setattr(disclosure._Extremes, "feasible", feasible)
+    def count_within(self, *args):
+        found = within(self, *args)
+        if found is not None:
+            found_by.append("neighbourhood")
+        return found
+
+    monkeypatch.setattr(disclosure._Extremes, "feasible", count_feasible)
+    monkeypatch.setattr(disclosure._Extremes, "_within", count_within)
     rng = random.Random(3)
     assert check_decisions(half_year_truths(rng), 0.15, rng, sample=25) == {True, False}
-    assert set(calls) == {True, False}, "no feasibility program found, or refused, a solution"
+    assert set(calls) == {True, False}, "no feasibility question found, or refused, a solution"
+    assert {"move", "neighbourhood"} <= set(found_by), found_by
+
+
+def two_way_table(truth: list[list[int]]) -> disclosure._Reduced:
+    """A component of inner cells whose row and column totals are known exactly."""
+    rows, columns = len(truth), len(truth[0])
+    eq = np.zeros((rows + columns, rows * columns))
+    for i in range(rows):
+        for j in range(columns):
+            eq[i, i * columns + j] = eq[rows + j, i * columns + j] = 1
+    values = np.array(truth, dtype=float).ravel()
+    n = rows * columns
+    return disclosure._Reduced(
+        sparse.csr_array(eq),
+        sparse.csr_array((0, n)),
+        eq @ values,
+        np.zeros(0),
+        np.zeros(n),
+        np.full(n, np.inf),
+        {g: g for g in range(n)},
+    )
+
+
+def test_the_smallest_move_gives_a_whole_solution_near_a_known_one():
+    """To show that cell (0, 0) can be 2 more with every total kept, the audit moves the known
+    solution along the cheapest cycle: (0, 0) and a cell across from it up by 2, one in its
+    row and one in its column down by 2. No integer program over the component runs."""
+    truth = [[3, 5, 0], [4, 6, 1], [0, 2, 7]]
+    r = two_way_table(truth)
+    model = disclosure._Extremes(r)
+    model.pool = disclosure._Pool(r)
+    start = np.array(truth, dtype=float).ravel()
+    assert model.pool.offer(start)
+    x = model.feasible(0, 5, np.inf)
+    assert x is not None and x[0] >= 5
+    assert (model.move_solves, model.neighbourhood_solves, model.feasibility_solves) == (1, 0, 0)
+    assert np.array_equal(r.eq @ x, r.b_eq) and np.all(x >= 0) and np.all(x == np.round(x))
+    assert np.abs(x - start).sum() == 8  # four cells by 2: the smallest move there is
+    # The solution joined the pool, which now spans 3..5 in that cell.
+    assert (model.pool.least[0], model.pool.most[0]) == (3, 5)
+
+
+def test_where_no_move_exists_the_whole_program_refuses():
+    """Row 0 totals 0, so cell (0, 1) cannot be 1 in any solution: the move's linear program
+    finds no move, and the integer program over the component refuses (no refusal rests on
+    the moves alone)."""
+    truth = [[0, 0], [3, 4]]
+    r = two_way_table(truth)
+    model = disclosure._Extremes(r)
+    model.pool = disclosure._Pool(r)
+    assert model.pool.offer(np.array(truth, dtype=float).ravel())
+    assert model.near(1, 1, np.inf) is None
+    assert model.feasible(1, 1, np.inf) is None
+    assert (model.move_solves, model.feasibility_solves) == (2, 1)
+    # Within what it is, it is found (the known solution itself).
+    assert model.feasible(1, -np.inf, 0) is not None
+
+
+def test_the_pool_keeps_only_solutions_that_hold_an_extreme(monkeypatch):
+    """The pool keeps the solutions that hold some cell's least or greatest value (the
+    starting points of moves) and lets the others go once it holds more than a few."""
+    monkeypatch.setattr(disclosure, "_KEPT_POINTS", 2)
+    r = two_way_table([[2, 2], [2, 2]])
+    pool = disclosure._Pool(r)
+    for shift in (0, 1, 2, -1, -2):
+        assert pool.offer(np.array([2 + shift, 2 - shift, 2 - shift, 2 + shift], dtype=float))
+    assert not pool.offer(np.array([2.5, 1.5, 1.5, 2.5]))  # not whole
+    assert not pool.offer(np.array([3, 2, 2, 2], dtype=float))  # breaks a total
+    assert list(pool.least) == [0, 0, 0, 0] and list(pool.most) == [4, 4, 4, 4]
+    held = {tuple(point) for point in pool.points.values()}
+    assert held == {(4, 0, 0, 4), (0, 4, 4, 0)}
+    assert tuple(pool.nearest(0, 3, np.inf)) == (4, 0, 0, 4)
+    assert tuple(pool.nearest(0, -np.inf, 1)) == (0, 4, 4, 0)
+
+
+def test_the_quick_audit_settles_by_moves_what_it_can(monkeypatch):
+    """The first, quick audit of a release (before any complement is chosen) runs no integer
+    program over a whole component; the cells it cannot settle get complements as if they
+    failed. Moves from known solutions (and the small programs around fractional ones) settle
+    most of them there, so far fewer cells are suppressed only to be safe; every cell they
+    pass passes the full audit too."""
+    rng = random.Random(5)
+    nodes, links = random_release(half_year_truths(rng), 0.15, rng)
+    quick, unsettled = disclosure._audit(nodes, links, SETTINGS, quick=True)
+    with monkeypatch.context() as patch:
+        patch.setattr(disclosure._Extremes, "near", lambda self, k, lower, upper: None)
+        _ranges, without_moves = disclosure._audit(nodes, links, SETTINGS, quick=True)
+    assert unsettled < without_moves, (len(unsettled), len(without_moves))
+    assert len(unsettled) <= len(without_moves) // 2, (len(unsettled), len(without_moves))
+    full = audit(nodes, links, SETTINGS)
+    level = SETTINGS.protection_level
+    settled_by_moves = 0
+    for key in without_moves - unsettled:
+        low, high = quick[key]
+        if high is None or high - low >= level:
+            settled_by_moves += 1
+            assert full[key][1] is None or full[key][1] - full[key][0] >= level, key
+    assert settled_by_moves

@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from mda.models import StatsRelease, StatsReleaseFile
+from mda.models import StatsRelease
 from mda.services.settings import Settings
-from mda.stats import exports, releases
+from mda.stats import releases
 from mda.stats.disclosure import TOTAL
-from mda.stats.tables import COUNT_TABLES, shapes
-from mda.vocabulary import PeriodType, Role, TrajectoryState
+from mda.vocabulary import Role, TrajectoryState
 from tests.services.steps import drive
 from tests.support import factories
+from tests.support.releases import stored as stored_release
 from tests.web.conftest import sign_in
 
 NOW = datetime(2026, 11, 18, 10, tzinfo=UTC)
@@ -136,68 +136,7 @@ def _release(
     session: Any, period: str, version: int, values: dict[str, dict[Any, Any]]
 ) -> StatsRelease:
     """A stored release with the given published cells (0 elsewhere)."""
-    regions = ["GRO", "UTR"]
-    tables = []
-    for spec in COUNT_TABLES:
-        shape = shapes(regions)[spec.name]
-        given = values.get(spec.name, {})
-        cells = []
-        for coords in shape.cells():
-            value = given.get(coords, 0)
-            cell: dict[str, Any] = {
-                "coords": dict(zip(shape.dimensions, coords, strict=True)),
-                "value": value,
-            }
-            if value is None:
-                cell["status"] = "suppressed"
-            cells.append(cell)
-        tables.append(
-            {
-                "name": spec.name,
-                "title": spec.title,
-                "kind": "count",
-                "dimensions": list(shape.dimensions),
-                "cells": cells,
-            }
-        )
-    content = {
-        "period": period,
-        "period_type": "month",
-        "version": version,
-        "settings": {"threshold": 10, "rounding_base": 5},
-        "tables": tables,
-    }
-    release = StatsRelease(
-        period=period,
-        period_type=PeriodType.MONTH,
-        version=version,
-        threshold=10,
-        rounding_base=5,
-        protection=10,
-        settings={"threshold": 10, "rounding_base": 5},
-        data_checksum="0" * 64,
-        checksum=f"{version}" * 64,
-        content=content,
-        audit={},
-    )
-    session.add(release)
-    session.flush()
-    # The files every release stores when it is made, in the contract's names.
-    for fmt, data in (
-        ("csv", exports.to_csv(content)),
-        ("xlsx", exports.to_xlsx(content, NOW)),
-    ):
-        session.add(
-            StatsReleaseFile(
-                release_id=release.id,
-                format=fmt,
-                media_type=releases.FORMATS[fmt],
-                content=data,
-                checksum=releases.sha256(data),
-            )
-        )
-    session.flush()
-    return release
+    return stored_release(session, period, version, ["GRO", "UTR"], values, NOW)
 
 
 def test_the_programme_sees_the_latest_release_with_suppressed_cells_as_a_dash(app, session):
