@@ -1033,7 +1033,9 @@ class _Extremes:
 
     def feasible(self, k: int, lower: float, upper: float) -> np.ndarray | None:
         """A whole-number solution with column ``k`` within ``[lower, upper]``, or None when
-        there is none. An integer program without objective: its first solution ends it."""
+        there is none. First near the known solutions (:meth:`near`); then an integer program
+        over the whole component, without objective: its first solution ends it, and only
+        its proof that there is none makes the answer None."""
         r = self.r
         lower, upper = max(lower, float(r.low[k])), min(upper, float(r.high[k]))
         if lower > upper:
@@ -1082,7 +1084,8 @@ class _Extremes:
         if pool.offer(x):
             return x
         # A fractional move: the integer program over the cells it changes and the cells that
-        # share a relation with them, every other cell kept as it is in the starting solution.
+        # share a relation with them, every other cell kept as it is in the starting solution
+        # (where a move touches a grand total, that can be much of the component).
         self.neighbourhood_solves += 1
         return self._within(self.moves.around(np.flatnonzero(move)), start, k, lower, upper)
 
@@ -1095,7 +1098,7 @@ class _Extremes:
         low[cells], high[cells] = r.low[cells], r.high[cells]
         low[k], high[k] = lower, upper
         h = self._integer()
-        # Presolve takes the fixed cells out: what is left is a small program.
+        # Presolve takes the fixed cells out: what is left is the neighbourhood's program.
         h.setOptionValue("presolve", "on")
         if self.mip_column >= 0:
             h.changeColCost(self.mip_column, 0.0)
@@ -1104,6 +1107,8 @@ class _Extremes:
         h.changeColsBounds(n, columns, low, high)
         try:
             outcome, x = self._run(h)
+        except RuntimeError:  # an unusual stop proves nothing here: the whole program decides
+            return None
         finally:
             h.changeColsBounds(n, columns, r.low, r.high)
         if outcome == "optimal" and self.pool is not None and self.pool.check(x) is not None:
@@ -1187,7 +1192,7 @@ class _Moves:
             return None
         value = np.asarray(h.getSolution().col_value)
         move = value[:n] - value[n:]
-        move[np.abs(move) < 1e-9] = 0.0
+        move[np.abs(move) < 1e-7] = 0.0  # HiGHS' feasibility tolerance
         return move
 
     def around(self, cells: np.ndarray) -> np.ndarray:
@@ -1285,7 +1290,8 @@ class _Pool:
         if lower.any() or higher.any():
             key = self._added
             self._added += 1
-            self.points[key] = point
+            # (At most two a column are held: a few hundred on a half year's components.)
+            self.points[key] = point.astype(np.int32)
             self.least_at[lower] = key
             self.most_at[higher] = key
             if len(self.points) > _KEPT_POINTS:
@@ -1296,7 +1302,9 @@ class _Pool:
         return True
 
     def nearest(self, j: int, lower: float, upper: float) -> np.ndarray | None:
-        """The kept solution whose column ``j`` is nearest to ``[lower, upper]``."""
+        """Of the solutions holding column ``j``'s least and greatest value, the one whose
+        column ``j`` is nearer to ``[lower, upper]`` (the nearest of all where the interval
+        lies outside those two values, as it does where the audit asks)."""
         best, gap = None, math.inf
         for key in (int(self.least_at[j]), int(self.most_at[j])):
             point = self.points.get(key)
@@ -1304,7 +1312,7 @@ class _Pool:
                 distance = max(lower - point[j], point[j] - upper, 0.0)
                 if distance < gap:
                     best, gap = point, distance
-        return best
+        return None if best is None else best.astype(float)
 
 
 #: Kept solutions of a pool before those no longer holding any column's least or greatest
@@ -1430,7 +1438,8 @@ def _decide(
     most = model.extreme(j, -1)
     assert most is not None and most == most
     model.feasible(j, floor_low, most - level)
-    pool.most[j] = max(pool.most[j], most)  # (its solution is in the pool, unless rejected)
+    if pool.most[j] < most:  # the maximum's solution was not taken: one that the pool checks
+        model.feasible(j, most, most)
     if pool.most[j] - pool.least[j] >= level:
         return float(pool.least[j]), float(pool.most[j])
     return float(max(floor_low, most - level + 1)), float(most)

@@ -366,10 +366,10 @@ def test_the_audit_decides_a_half_year_as_the_exact_extremes_do(monkeypatch):
     feasible, within = disclosure._Extremes.feasible, disclosure._Extremes._within
 
     def count_feasible(self, k, lower, upper):
-        before = self.neighbourhood_solves
+        before = (self.neighbourhood_solves, self.feasibility_solves)
         found = feasible(self, k, lower, upper)
         calls.append(found is not None)
-        if found is not None and self.neighbourhood_solves == before:
+        if found is not None and (self.neighbourhood_solves, self.feasibility_solves) == before:
             found_by.append("move")
         return found
 
@@ -467,7 +467,14 @@ def test_the_quick_audit_settles_by_moves_what_it_can(monkeypatch):
     pass passes the full audit too."""
     rng = random.Random(5)
     nodes, links = random_release(half_year_truths(rng), 0.15, rng)
-    quick, unsettled = disclosure._audit(nodes, links, SETTINGS, quick=True)
+
+    def whole_program(self, *args):
+        raise AssertionError("an integer program over a whole component in the quick audit")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(disclosure._Extremes, "feasible", whole_program)
+        patch.setattr(disclosure._Extremes, "extreme", whole_program)
+        quick, unsettled = disclosure._audit(nodes, links, SETTINGS, quick=True)
     with monkeypatch.context() as patch:
         patch.setattr(disclosure._Extremes, "near", lambda self, k, lower, upper: None)
         _ranges, without_moves = disclosure._audit(nodes, links, SETTINGS, quick=True)
