@@ -1136,24 +1136,18 @@ class _Moves:
         n = len(r.low)
         eq, le = sparse.csr_array(r.eq), sparse.csr_array(r.le)
         self.le = le
-        h = _HIGHS()
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("presolve", "off")
-        h.setOptionValue("simplex_strategy", DUAL)
-        h.addVars(2 * n, np.zeros(2 * n), np.full(2 * n, np.inf))
+        # The columns p, then q; each question sets their bounds and the right-hand sides of
+        # the inequalities (those depend on the start).
+        h = _lp_model(
+            sparse.hstack([eq, -eq]),
+            sparse.hstack([le, -le]),
+            np.zeros(eq.shape[0]),
+            np.zeros(le.shape[0]),
+            np.zeros(2 * n),
+            np.full(2 * n, np.inf),
+            DUAL,
+        )
         h.changeColsCost(2 * n, np.arange(2 * n, dtype=np.int32), np.ones(2 * n))
-        for matrix, lower in ((eq, np.zeros(eq.shape[0])), (le, np.full(le.shape[0], -np.inf))):
-            if matrix.shape[0]:
-                both = sparse.csr_array(sparse.hstack([matrix, -matrix]))
-                h.addRows(
-                    both.shape[0],
-                    lower,
-                    np.zeros(both.shape[0]),
-                    both.nnz,
-                    both.indptr.astype(np.int32),
-                    both.indices.astype(np.int32),
-                    both.data.astype(float),
-                )
         self.h = h
         self.le_rows = np.arange(eq.shape[0], eq.shape[0] + le.shape[0], dtype=np.int32)
         # Which relations each cell is in, and which cells each relation has.
